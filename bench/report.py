@@ -1,0 +1,137 @@
+"""Library functions behind the read-only CLI commands: tables of languages, tasks, splits.
+
+Tables are built with pandas + tabulate. Exercise: ``bench langs``, ``bench tasks``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.contamination import Guard, Report, evaluation_sentences
+from bench.errors import BenchError
+from bench.language import languages, parse_langs
+from bench.source import load
+from bench.sources import SOURCES
+from bench.task import SOURCE_LANGUAGE, get_task, parse_tasks
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    return pd.DataFrame(rows).to_markdown(index=False, tablefmt="simple")
+
+
+def languages_table() -> str:
+    tasks = parse_tasks(None)
+    rows = []
+    for lang in languages():
+        row: dict[str, Any] = {"code": lang.code, "639-1": lang.iso639_1 or "", "name": lang.name,
+                               "script": lang.script, "family": lang.family}
+        for task in tasks:
+            source_side = lang.code == SOURCE_LANGUAGE
+            row[task.name] = "(source)" if source_side else (task.coverage(lang) or "-")
+        row["monolingual"] = ", ".join(lang.monolingual) or "-"
+        rows.append(row)
+    legend = "\nCells: the dataset each task tests on (local mirror | hub); MT = machine-translated test set."
+    return table(rows) + "\n" + legend
+
+
+def tasks_table() -> str:
+    rows = [{"task": t.name, "kind": t.kind, "metrics": ", ".join(t.metrics),
+             "settings": ", ".join(t.settings), "sources": ", ".join(t.sources), "title": t.title}
+            for t in parse_tasks(None)]
+    return table(rows)
+
+
+def sources_table() -> str:
+    rows = [{"dataset": s.name, "title": s.title, "version": s.version, "kind": s.kind,
+             "splits": ",".join(s.splits), "paths": s.where(),
+             "hub": f"{s.hub_repo}@{s.hub_revision}" if s.hub_repo else "-",
+             "licence": s.license, "MT": "yes" if s.machine_translated else ""}
+            for s in SOURCES]
+    return table(rows)
+
+
+def load_task_splits(task_name: str, langs: str, setting: str | None, root: Path | None) -> list[dict[str, Any]]:
+    """Load every split a run of `task_name` on `langs` reads; one provenance dict each."""
+    task = get_task(task_name)
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for lang in parse_langs(langs):
+        for role, data_lang, split in task.plan(lang, setting):
+            if (role, data_lang.code, split) in seen:
+                continue  # the English source splits are shared by every target
+            seen.add((role, data_lang.code, split))
+            loaded = task.load(data_lang, split, setting, root)
+            rows.append({"role": role, "lang": data_lang.code, **loaded.provenance})
+    return rows
+
+
+def splits_table(rows: list[dict[str, Any]]) -> str:
+    return table([
+        {"task": r["task"], "role": r["role"], "lang": r["lang"], "dataset": r["source"],
+         "split": r["split"] + (f" [{r['subset']}]" if r.get("subset") else ""), "rows": r["rows"],
+         "from": r["origin"], "sha256": r["sha256"][:12], "flags": "MT" if r["machine_translated"] else ""}
+        for r in rows
+    ])
+
+
+def plan_data(method: str, langs: str, tasks: str | None, root: Path | None) -> list[dict[str, Any]]:
+    """Every split a `bench run` would read: tasks named, or all that cover the languages."""
+    targets = parse_langs(langs)
+    chosen = parse_tasks(tasks)
+    if tasks is None:
+        chosen = [t for t in chosen if any(t.coverage(lang) for lang in targets)]
+    rows = []
+    for task in chosen:
+        covered = ",".join(lang.code for lang in targets if tasks is not None or task.coverage(lang))
+        rows += load_task_splits(task.name, covered, None, root)
+    return rows
+
+
+def contamination(langs: str, corpora: str, root: Path | None, out: Path | None) -> list[Report]:
+    """Check (and with `out`, clean) each language's monolingual corpora against its eval sets."""
+    reports = []
+    names = [c.strip() for c in corpora.split(",") if c.strip()]
+    for name in names:
+        if SOURCES.get(name).kind != "text":
+            raise BenchError(f"'{name}' is not a monolingual text source", hint="use lacuna or masakhanews")
+    for lang in parse_langs(langs):
+        guard = Guard(evaluation_sentences([lang], root))
+        for name in names:
+            code = lang.code_in(name)
+            if code is None:
+                continue
+            lines = load(SOURCES.get(name), (code,), "train", root).dataset["text"]
+            kept, rep = guard.clean(f"{name}/{lang.code}", lines)
+            reports.append(rep)
+            if out:
+                _write_atomic(out / f"{name}.{lang.code}.txt", "".join(f"{line}\n" for line in kept))
+    if out:
+        summary = [{"corpus": r.corpus, "lines": r.corpus_size, "removed": r.removed, "hits": r.hits,
+                    "eval_sets": r.eval_sets} for r in reports]
+        _write_atomic(out / "report.json", json.dumps(summary, indent=2))
+    return reports
+
+
+def contamination_table(reports: list[Report]) -> str:
+    rows = []
+    for rep in reports:
+        found = [f"{name} {hit}/{rep.eval_sets[name]}" for name, hit in rep.hits.items() if hit]
+        rows.append({"corpus": rep.corpus, "lines": rep.corpus_size, "contaminated": rep.removed,
+                     "kept": rep.corpus_size - rep.removed,
+                     "evaluation sentences found (found/total)": "; ".join(found) or "none"})
+    return table(rows)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write whole or not at all: a temporary file in the same folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
