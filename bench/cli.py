@@ -33,7 +33,10 @@ DataRoot = Annotated[
         show_default=False,
     ),
 ]
-Langs = Annotated[str, typer.Option("--langs", "-l", help="Comma-separated languages: ISO 639-3 or 639-1 (sw,yo,ha).")]
+Langs = Annotated[
+    str,
+    typer.Option("--langs", "-l", help="Comma-separated languages: ISO 639-3 or 639-1 (sw,yo,ha)."),
+]
 
 
 @app.command()
@@ -54,38 +57,57 @@ def tasks() -> None:
 def data(
     task: Annotated[str, typer.Argument(help="Task name: xnli, masakhaner or flores.")],
     langs: Langs = "sw,yo,ha",
-    setting: Annotated[str | None, typer.Option(help="zero-shot, in-language or few-shot:N (default: the task's).")] = None,
+    setting: Annotated[
+        str | None, typer.Option(help="zero-shot, in-language or few-shot:N (default: the task's).")
+    ] = None,
     data_root: DataRoot = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print full provenance records as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print full provenance records as JSON.")
+    ] = False,
 ) -> None:
     """Load every split of TASK for the languages (and English, the source) and show counts."""
     from bench.source import data_root as resolve_root
 
     rows = report.load_task_splits(task, langs, setting, resolve_root(data_root))
-    typer.echo(json.dumps(rows, indent=2, ensure_ascii=False) if as_json else report.splits_table(rows))
+    typer.echo(
+        json.dumps(rows, indent=2, ensure_ascii=False) if as_json else report.splits_table(rows)
+    )
 
 
 @app.command()
 def contamination(
     langs: Langs = "sw,yo,ha",
-    corpus: Annotated[str, typer.Option(help="Comma-separated monolingual sources to check (lacuna, masakhanews).")] = "lacuna,masakhanews",
+    corpus: Annotated[
+        str,
+        typer.Option(help="Comma-separated monolingual sources to check (lacuna, masakhanews)."),
+    ] = "lacuna,masakhanews",
     data_root: DataRoot = None,
-    out: Annotated[Path | None, typer.Option(help="Write the cleaned corpora and a JSON report here.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the cleaned corpora to this folder.")
+    ] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Write the findings as JSON (no corpus text).")
+    ] = None,
 ) -> None:
     """Find evaluation sentences (every task's dev/test) inside monolingual corpora."""
     from bench.source import data_root as resolve_root
 
-    reports = report.contamination(langs, corpus, resolve_root(data_root), out)
+    reports = report.contamination(langs, corpus, resolve_root(data_root), out, report_path)
     typer.echo(report.contamination_table(reports))
-    if out:
-        typer.echo(f"\ncleaned corpora and report.json written to {out}")
+    for path, what in ((out, "cleaned corpora"), (report_path, "report")):
+        if path:
+            typer.echo(f"{what} written to {path}")
 
 
 @app.command()
 def run(
-    method: Annotated[str, typer.Option(help="Method or composition, e.g. baseline, mlm+adversarial, full.")] = "baseline",
+    method: Annotated[
+        str, typer.Option(help="Method or composition, e.g. baseline, mlm+adversarial, full.")
+    ] = "baseline",
     langs: Langs = "sw,yo,ha",
-    tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks (default: all covering --langs).")] = None,
+    tasks: Annotated[
+        str | None, typer.Option(help="Comma-separated tasks (default: all covering --langs).")
+    ] = None,
     data_root: DataRoot = None,
 ) -> None:
     """Train and evaluate (not implemented yet: this checks the plan and loads its data)."""

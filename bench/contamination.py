@@ -46,8 +46,11 @@ class Report:
     corpus: str
     corpus_size: int
     eval_sets: dict[str, int] = field(default_factory=dict)  # eval split -> sentences
-    hits: dict[str, int] = field(default_factory=dict)  # eval split -> its sentences found in corpus
+    hits: dict[str, int] = field(
+        default_factory=dict
+    )  # eval split -> its sentences found in corpus
     contaminated: list[int] = field(default_factory=list)  # corpus line indices
+    provenance: dict = field(default_factory=dict)  # of the corpus, when loaded from a source
 
     @property
     def removed(self) -> int:
@@ -63,10 +66,14 @@ class Guard:
             (shorter ones, e.g. headlines like "Habari", only match whole lines).
     """
 
-    def __init__(self, eval_sets: dict[str, list[str]], min_chars: int = 30) -> None:
+    MIN_CHARS = 30
+
+    def __init__(self, eval_sets: dict[str, list[str]], min_chars: int = MIN_CHARS) -> None:
         self.eval_sets = eval_sets
         self.min_chars = min_chars
-        self._keys = {name: [normalise(s) for s in sentences] for name, sentences in eval_sets.items()}
+        self._keys = {
+            name: [normalise(s) for s in sentences] for name, sentences in eval_sets.items()
+        }
         self._owner: set[str] = {key for keys in self._keys.values() for key in keys if key}
         # Long sentences indexed by their first `min_chars` characters: a corpus line is scanned
         # with one dictionary lookup per position instead of one substring test per sentence.
@@ -128,4 +135,3 @@ def evaluation_sentences(
                         loaded = task.load(lang, split, setting_text, root)
                         out[name] = sentences_of(loaded.dataset.to_dict(), ref.source.kind)
     return out
-

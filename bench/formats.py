@@ -7,6 +7,7 @@ it, so a broken mirror never surfaces as a traceback. Exercise: ``bench data mas
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -93,10 +94,18 @@ def read_conll(path: Path, labels: frozenset[str]) -> tuple[list[list[str]], lis
     return sentences, tags
 
 
-def read_tsv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    """A headed TSV (XNLI 1.0 layout, MasakhaNEWS) whose header must hold `required`."""
-    rows = read_text(path).split("\n")
-    reader = csv.DictReader(rows, delimiter="\t", quoting=csv.QUOTE_NONE)
+def read_tsv(path: Path, required: tuple[str, ...], quoted: bool = False) -> list[dict[str, str]]:
+    """A headed TSV whose header must hold `required`.
+
+    Args:
+        path: The file.
+        required: Columns that must be present (and filled) in every row.
+        quoted: CSV-style double quotes around fields (MasakhaNEWS); XNLI 1.0 has none, and
+            its text holds bare quote characters.
+    """
+    text = read_text(path)
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t", quoting=quoting)
     header = reader.fieldnames or []
     missing = [col for col in required if col not in header]
     if missing:
@@ -105,10 +114,10 @@ def read_tsv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
             hint=f"expected a tab-separated header with: {', '.join(required)}",
         )
     out = []
-    for lineno, row in enumerate(reader, start=2):
+    for row in reader:
         if None in row or any(row[col] is None for col in required):
             raise BenchError(
-                f"{path}:{lineno}: expected {len(header)} tab-separated fields",
+                f"{path}:{reader.line_num}: expected {len(header)} tab-separated fields",
                 hint="a field may not contain a tab or be missing",
             )
         out.append(row)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
+
+import tomllib
 
 from bench.errors import BenchError, did_you_mean
 from bench.registry import Registry
@@ -50,7 +51,7 @@ class Language:
 
 def _check_codes(path: Path, table: str, value: object) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise BenchError(f"{path}: [{table}] must be a table of source = \"code\" entries")
+        raise BenchError(f'{path}: [{table}] must be a table of source = "code" entries')
     for source, code in value.items():
         if source not in SOURCES:
             raise BenchError(
@@ -60,7 +61,9 @@ def _check_codes(path: Path, table: str, value: object) -> dict[str, str]:
             )
         kind = SOURCES.get(source).kind
         if (table == "monolingual") != (kind == "text"):
-            raise BenchError(f"{path}: '{source}' ({kind}) belongs in [{'monolingual' if kind == 'text' else 'datasets'}], not [{table}]")
+            raise BenchError(
+                f"{path}: '{source}' ({kind}) belongs in [{'monolingual' if kind == 'text' else 'datasets'}], not [{table}]"
+            )
         if not isinstance(code, str) or not code.strip():
             raise BenchError(f"{path}: [{table}] {source} must be a non-empty string code")
     return dict(value)
@@ -93,7 +96,9 @@ def parse_language_file(path: Path) -> Language:
     if alias is not None and not re.fullmatch(r"[a-z]{2}", str(alias)):
         raise BenchError(f"{path}: iso639_1 '{alias}' must be a two-letter ISO 639-1 code")
     if not re.fullmatch(r"[A-Z][a-z]{3}", data["script"]):
-        raise BenchError(f"{path}: script '{data['script']}' must be an ISO 15924 code such as Latn")
+        raise BenchError(
+            f"{path}: script '{data['script']}' must be an ISO 15924 code such as Latn"
+        )
     return Language(
         code=code,
         name=data["name"],
@@ -101,7 +106,9 @@ def parse_language_file(path: Path) -> Language:
         family=data["family"],
         iso639_1=alias,
         datasets=MappingProxyType(_check_codes(path, "datasets", data.get("datasets", {}))),
-        monolingual=MappingProxyType(_check_codes(path, "monolingual", data.get("monolingual", {}))),
+        monolingual=MappingProxyType(
+            _check_codes(path, "monolingual", data.get("monolingual", {}))
+        ),
         path=path,
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,13 @@ def languages_table() -> str:
     tasks = parse_tasks(None)
     rows = []
     for lang in languages():
-        row: dict[str, Any] = {"code": lang.code, "639-1": lang.iso639_1 or "", "name": lang.name,
-                               "script": lang.script, "family": lang.family}
+        row: dict[str, Any] = {
+            "code": lang.code,
+            "639-1": lang.iso639_1 or "",
+            "name": lang.name,
+            "script": lang.script,
+            "family": lang.family,
+        }
         for task in tasks:
             source_side = lang.code == SOURCE_LANGUAGE
             row[task.name] = "(source)" if source_side else (task.coverage(lang) or "-")
@@ -41,22 +47,41 @@ def languages_table() -> str:
 
 
 def tasks_table() -> str:
-    rows = [{"task": t.name, "kind": t.kind, "metrics": ", ".join(t.metrics),
-             "settings": ", ".join(t.settings), "sources": ", ".join(t.sources), "title": t.title}
-            for t in parse_tasks(None)]
+    rows = [
+        {
+            "task": t.name,
+            "kind": t.kind,
+            "metrics": ", ".join(t.metrics),
+            "settings": ", ".join(t.settings),
+            "sources": ", ".join(t.sources),
+            "title": t.title,
+        }
+        for t in parse_tasks(None)
+    ]
     return table(rows)
 
 
 def sources_table() -> str:
-    rows = [{"dataset": s.name, "title": s.title, "version": s.version, "kind": s.kind,
-             "splits": ",".join(s.splits), "paths": s.where(),
-             "hub": f"{s.hub_repo}@{s.hub_revision}" if s.hub_repo else "-",
-             "licence": s.license, "MT": "yes" if s.machine_translated else ""}
-            for s in SOURCES]
+    rows = [
+        {
+            "dataset": s.name,
+            "title": s.title,
+            "version": s.version,
+            "kind": s.kind,
+            "splits": ",".join(s.splits),
+            "paths": s.where(),
+            "hub": f"{s.hub_repo}@{s.hub_revision}" if s.hub_repo else "-",
+            "licence": s.license,
+            "MT": "yes" if s.machine_translated else "",
+        }
+        for s in SOURCES
+    ]
     return table(rows)
 
 
-def load_task_splits(task_name: str, langs: str, setting: str | None, root: Path | None) -> list[dict[str, Any]]:
+def load_task_splits(
+    task_name: str, langs: str, setting: str | None, root: Path | None
+) -> list[dict[str, Any]]:
     """Load every split a run of `task_name` on `langs` reads; one provenance dict each."""
     task = get_task(task_name)
     rows: list[dict[str, Any]] = []
@@ -72,15 +97,27 @@ def load_task_splits(task_name: str, langs: str, setting: str | None, root: Path
 
 
 def splits_table(rows: list[dict[str, Any]]) -> str:
-    return table([
-        {"task": r["task"], "role": r["role"], "lang": r["lang"], "dataset": r["source"],
-         "split": r["split"] + (f" [{r['subset']}]" if r.get("subset") else ""), "rows": r["rows"],
-         "from": r["origin"], "sha256": r["sha256"][:12], "flags": "MT" if r["machine_translated"] else ""}
-        for r in rows
-    ])
+    return table(
+        [
+            {
+                "task": r["task"],
+                "role": r["role"],
+                "lang": r["lang"],
+                "dataset": r["source"],
+                "split": r["split"] + (f" [{r['subset']}]" if r.get("subset") else ""),
+                "rows": r["rows"],
+                "from": r["origin"],
+                "sha256": r["sha256"][:12],
+                "flags": "MT" if r["machine_translated"] else "",
+            }
+            for r in rows
+        ]
+    )
 
 
-def plan_data(method: str, langs: str, tasks: str | None, root: Path | None) -> list[dict[str, Any]]:
+def plan_data(
+    method: str, langs: str, tasks: str | None, root: Path | None
+) -> list[dict[str, Any]]:
     """Every split a `bench run` would read: tasks named, or all that cover the languages."""
     targets = parse_langs(langs)
     chosen = parse_tasks(tasks)
@@ -88,44 +125,89 @@ def plan_data(method: str, langs: str, tasks: str | None, root: Path | None) -> 
         chosen = [t for t in chosen if any(t.coverage(lang) for lang in targets)]
     rows = []
     for task in chosen:
-        covered = ",".join(lang.code for lang in targets if tasks is not None or task.coverage(lang))
+        covered = ",".join(
+            lang.code for lang in targets if tasks is not None or task.coverage(lang)
+        )
         rows += load_task_splits(task.name, covered, None, root)
     return rows
 
 
-def contamination(langs: str, corpora: str, root: Path | None, out: Path | None) -> list[Report]:
-    """Check (and with `out`, clean) each language's monolingual corpora against its eval sets."""
+def contamination(
+    langs: str, corpora: str, root: Path | None, out: Path | None, report_path: Path | None = None
+) -> list[Report]:
+    """Check each language's monolingual corpora against its evaluation sets.
+
+    With `out`, the cleaned corpora are written there (derived from licensed data: keep them
+    out of the repository); with `report_path`, the findings (counts only) as JSON.
+    """
     reports = []
     names = [c.strip() for c in corpora.split(",") if c.strip()]
     for name in names:
         if SOURCES.get(name).kind != "text":
-            raise BenchError(f"'{name}' is not a monolingual text source", hint="use lacuna or masakhanews")
+            raise BenchError(
+                f"'{name}' is not a monolingual text source", hint="use lacuna or masakhanews"
+            )
     for lang in parse_langs(langs):
         guard = Guard(evaluation_sentences([lang], root))
         for name in names:
             code = lang.code_in(name)
             if code is None:
                 continue
-            lines = load(SOURCES.get(name), (code,), "train", root).dataset["text"]
-            kept, rep = guard.clean(f"{name}/{lang.code}", lines)
+            loaded = load(SOURCES.get(name), (code,), "train", root)
+            kept, rep = guard.clean(f"{name}/{lang.code}", loaded.dataset["text"])
+            rep.provenance = {
+                k: loaded.provenance.get(k) for k in ("sha256", "files", "origin", "version")
+            }
             reports.append(rep)
             if out:
-                _write_atomic(out / f"{name}.{lang.code}.txt", "".join(f"{line}\n" for line in kept))
-    if out:
-        summary = [{"corpus": r.corpus, "lines": r.corpus_size, "removed": r.removed, "hits": r.hits,
-                    "eval_sets": r.eval_sets} for r in reports]
-        _write_atomic(out / "report.json", json.dumps(summary, indent=2))
+                _write_atomic(
+                    out / f"{name}.{lang.code}.txt", "".join(f"{line}\n" for line in kept)
+                )
+    if report_path:
+        summary = {
+            "command": "bench contamination --langs " + langs + " --corpus " + corpora,
+            "bench_version": version("lowres-bench"),
+            "min_chars": Guard.MIN_CHARS,
+            "corpora": [
+                {
+                    "corpus": r.corpus,
+                    "lines": r.corpus_size,
+                    "removed": r.removed,
+                    "hits": r.hits,
+                    "eval_sets": r.eval_sets,
+                    "provenance": r.provenance,
+                }
+                for r in reports
+            ],
+        }
+        _write_atomic(report_path, json.dumps(summary, indent=2) + "\n")
     return reports
 
 
 def contamination_table(reports: list[Report]) -> str:
-    rows = []
-    for rep in reports:
-        found = [f"{name} {hit}/{rep.eval_sets[name]}" for name, hit in rep.hits.items() if hit]
-        rows.append({"corpus": rep.corpus, "lines": rep.corpus_size, "contaminated": rep.removed,
-                     "kept": rep.corpus_size - rep.removed,
-                     "evaluation sentences found (found/total)": "; ".join(found) or "none"})
-    return table(rows)
+    """Per corpus: lines removed; then per evaluation set found in it: how much of it."""
+    corpora = [
+        {
+            "corpus": r.corpus,
+            "lines": r.corpus_size,
+            "contaminated": r.removed,
+            "kept": r.corpus_size - r.removed,
+        }
+        for r in reports
+    ]
+    found = [
+        {
+            "corpus": r.corpus,
+            "evaluation set": name,
+            "sentences found": hit,
+            "of": r.eval_sets[name],
+            "%": round(100 * hit / r.eval_sets[name], 1),
+        }
+        for r in reports
+        for name, hit in r.hits.items()
+        if hit
+    ]
+    return table(corpora) + ("\n\n" + table(found) if found else "\n\nno evaluation sentence found")
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -152,7 +152,9 @@ def load(source: Source, codes: tuple[str, ...], split: str, root: Path | None) 
     return _finish(source, codes, split, columns, origin)
 
 
-def _finish(source: Source, codes: tuple[str, ...], split: str, columns: Columns, origin: dict) -> LoadedSplit:
+def _finish(
+    source: Source, codes: tuple[str, ...], split: str, columns: Columns, origin: dict
+) -> LoadedSplit:
     from datasets import Dataset
 
     rows = len(next(iter(columns.values()))) if columns else 0

@@ -45,7 +45,9 @@ def parse_setting(text: str, allowed: tuple[str, ...], task: str = "this task") 
             hint="use zero-shot, in-language or few-shot:N (N target training sentences)",
         )
     if match[1] not in allowed:
-        raise BenchError(f"{task} has no '{match[1]}' setting", hint=f"{task} supports: {', '.join(allowed)}")
+        raise BenchError(
+            f"{task} has no '{match[1]}' setting", hint=f"{task} supports: {', '.join(allowed)}"
+        )
     return Setting(match[1], int(match[2]) if match[2] else None)
 
 
@@ -70,7 +72,9 @@ class SplitRef:
         return all((root / p).is_file() for p in rel)
 
 
-def pick(lang: Language, task: str, names: tuple[str, ...], root: Path | None) -> tuple[Source, str]:
+def pick(
+    lang: Language, task: str, names: tuple[str, ...], root: Path | None
+) -> tuple[Source, str]:
     """The first source in `names` that `lang` declares and that the data path offers."""
     local = root is not None
     declared = [(SOURCES.get(n), lang.code_in(n)) for n in names if lang.code_in(n)]
@@ -78,7 +82,7 @@ def pick(lang: Language, task: str, names: tuple[str, ...], root: Path | None) -
         raise BenchError(
             f"{lang.name} ({lang.code}) has no data for task '{task}'",
             hint=f"its file declares none of: {', '.join(names)}; tasks it has: "
-            f"{', '.join(covering_tasks(lang)) or 'none'}",
+            f"{', '.join(t.name for t in TASKS if any(lang.code_in(s) for s in t.sources)) or 'none'}",
         )
     for source, code in declared:
         if (source.files if local else source.hub_repo) is not None:
@@ -86,7 +90,9 @@ def pick(lang: Language, task: str, names: tuple[str, ...], root: Path | None) -
     where = "a local data root" if local else "the hub"
     raise BenchError(
         f"{lang.code} data for '{task}' ({', '.join(s.name for s, _ in declared)}) is not on {where}",
-        hint="unset --data-root to use the hub" if local else "pass --data-root DIR to use a local mirror",
+        hint="unset --data-root to use the hub"
+        if local
+        else "pass --data-root DIR to use a local mirror",
     )
 
 
@@ -117,15 +123,21 @@ class Task:
     def setting(self, text: str | None = None) -> Setting:
         return parse_setting(text or self.settings[0], self.settings, self.name)
 
-    def ref(self, lang: Language | str, split: str, setting: str | None = None, root: Path | None = None) -> SplitRef:
+    def ref(
+        self, lang: Language | str, split: str, setting: str | None = None, root: Path | None = None
+    ) -> SplitRef:
         """Which source split serves `split` of this task for `lang` (root None: the hub)."""
         lang = get_language(lang) if isinstance(lang, str) else lang
         valid = [*TASK_SPLITS, *(f"test:{name}" for name in self.extra_tests)]
         if split not in valid:
-            raise BenchError(f"unknown split '{split}' for {self.name}", hint=f"use one of: {', '.join(valid)}")
+            raise BenchError(
+                f"unknown split '{split}' for {self.name}", hint=f"use one of: {', '.join(valid)}"
+            )
         return self.resolve(lang, split, self.setting(setting), root)
 
-    def load(self, lang: Language | str, split: str, setting: str | None = None, root: Path | None = None) -> LoadedSplit:
+    def load(
+        self, lang: Language | str, split: str, setting: str | None = None, root: Path | None = None
+    ) -> LoadedSplit:
         """Load `split` of this task for `lang` from `root` (a local mirror) or the hub."""
         ref = self.ref(lang, split, setting, root)
         loaded = load(ref.source, ref.codes, ref.split, root)
@@ -148,7 +160,9 @@ class Task:
         chosen = self.setting(setting)
         source = get_language(SOURCE_LANGUAGE)
         if lang.code == SOURCE_LANGUAGE:
-            raise BenchError(f"{lang.name} is the source language; give target languages, e.g. --langs sw")
+            raise BenchError(
+                f"{lang.name} is the source language; give target languages, e.g. --langs sw"
+            )
         if not self.coverage(lang):
             self.resolve(lang, "test", chosen, None)  # raises the "no data for task" error
         roles = [("train", source, "train"), ("source-dev", source, "validation")]

@@ -55,7 +55,10 @@ SOURCES.add(
         license="CC-BY-SA-4.0",
         url="https://github.com/MicrosoftTranslator/NTREX",
         splits={"test": "newstest2019"},
-        files=lambda codes, split: [f"ntrex128/{split}-src.{codes[0]}.txt", f"ntrex128/{split}-ref.{codes[1]}.txt"],
+        files=lambda codes, split: [
+            f"ntrex128/{split}-src.{codes[0]}.txt",
+            f"ntrex128/{split}-ref.{codes[1]}.txt",
+        ],
         parse=parse_parallel,
         pair=True,
         notes="optional second test set; translated from English (source-original only)",

@@ -36,7 +36,9 @@ def _conll_parser(types: tuple[str, ...]):
 def _hub_reader(types: tuple[str, ...], english_repo: str | None = None):
     def read(repo: str, revision: str, codes: tuple[str, ...], split: str) -> Columns:
         is_english = english_repo is not None and codes[0] == "en"
-        ds = load_hub_split(english_repo if is_english else repo, None if is_english else codes[0], split, revision)
+        ds = load_hub_split(
+            english_repo if is_english else repo, None if is_english else codes[0], split, revision
+        )
         names = ds.features["ner_tags"].feature.names
         keep = {f"{p}-{t}" for t in types for p in ("B", "I")}
         tags = [[names[i] if names[i] in keep else "O" for i in seq] for seq in ds["ner_tags"]]

@@ -19,13 +19,17 @@ def parse_lines(paths: list[Path], codes: tuple[str, ...]) -> Columns:
 
 
 def parse_news(paths: list[Path], codes: tuple[str, ...]) -> Columns:
-    rows = [row for path in paths for row in read_tsv(path, ("headline", "text"))]
+    rows = [row for path in paths for row in read_tsv(path, ("headline", "text"), quoted=True)]
     return {"text": [f"{r['headline'].strip()}\n{r['text'].strip()}" for r in rows]}
 
 
 def read_hub_news(repo: str, revision: str, codes: tuple[str, ...], split: str) -> Columns:
     ds = load_hub_split(repo, codes[0], split, revision)
-    return {"text": [f"{h.strip()}\n{t.strip()}" for h, t in zip(ds["headline"], ds["text"], strict=True)]}
+    return {
+        "text": [
+            f"{h.strip()}\n{t.strip()}" for h, t in zip(ds["headline"], ds["text"], strict=True)
+        ]
+    }
 
 
 SOURCES.add(

@@ -25,7 +25,9 @@ def _pair(lang: Language, names: tuple[str, ...], split: str, root: Path | None)
 
 def resolve(lang: Language, split: str, setting: Setting, root: Path | None) -> SplitRef:
     if lang.code == SOURCE_LANGUAGE:
-        raise BenchError("English is the source side of flores", hint="give a target language, e.g. --langs sw")
+        raise BenchError(
+            "English is the source side of flores", hint="give a target language, e.g. --langs sw"
+        )
     if split == "train":
         return _pair(lang, ("mafand",), split, root)
     if split == "validation":

@@ -27,7 +27,12 @@ def resolve(lang: Language, split: str, setting: Setting, root: Path | None) -> 
     if lang.code == SOURCE_LANGUAGE:
         source, code = pick(lang, "xnli", ("xnli",), root)
         if root is not None and split == "train":
-            return SplitRef(source, (code,), "validation", ("dev, promptID % 5 != 0", lambda r: not _held_out(r)))
+            return SplitRef(
+                source,
+                (code,),
+                "validation",
+                ("dev, promptID % 5 != 0", lambda r: not _held_out(r)),
+            )
         if root is not None and split == "validation":
             return SplitRef(source, (code,), "validation", ("dev, promptID % 5 == 0", _held_out))
         return SplitRef(source, (code,), split)

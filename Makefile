@@ -1,0 +1,49 @@
+# Everyday targets. `make test` is the README's test command and what CI runs (.ci/run).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= ../shared/data
+export BENCH_DATA_ROOT ?= $(abspath $(DATA))
+
+.PHONY: install test test-integration test-all lint format run langs lock clean
+
+# One pinned environment: pip constraints keep torch on the 2.13.0 CPU build (no CUDA download).
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml requirements/constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt pip
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt torch
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e ".[dev]"
+	touch $@
+
+test: install            ## fast tests (default pytest selection) + lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+test-integration: install
+	$(BIN)/python -m pytest -m integration
+
+test-all: install
+	$(BIN)/python -m pytest -m ""
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+run: install             ## the main job on the offline default
+	$(BIN)/bench run --method full --langs sw,yo,ha
+
+langs: install
+	$(BIN)/bench langs
+
+lock: install            ## regenerate the pins from the current venv (review the diff)
+	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements/constraints.new
+	@echo "wrote requirements/constraints.new; merge it into requirements/constraints.txt by hand"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

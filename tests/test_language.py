@@ -1,0 +1,83 @@
+import pytest
+
+from bench.errors import BenchError
+from bench.language import get_language, languages, parse_langs
+from bench.task import get_task
+from tests.conftest import IGBO
+
+
+def test_shipped_languages():
+    assert [lang.code for lang in languages()] == ["eng", "hau", "swa", "yor"]
+    swa = get_language("sw")
+    assert (swa.code, swa.name, swa.script) == ("swa", "Swahili", "Latn")
+    assert swa.code_in("flores200") == "swh_Latn"
+    assert swa.code_in("xnli") == "sw" and swa.code_in("masakhaner2") == "swa"
+    assert swa.code_in("lacuna") == "swa"
+
+
+def test_parse_langs_accepts_aliases_and_keeps_order():
+    assert [lang.code for lang in parse_langs("sw,yo,ha")] == ["swa", "yor", "hau"]
+    assert [lang.code for lang in parse_langs(" hau , ha,swa")] == ["hau", "swa"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("sx", "unknown language 'sx' (did you mean 'sw'?)"),
+        ("", "no language given"),
+        ("sw,klingon", "unknown language 'klingon'"),
+    ],
+)
+def test_bad_language_values(spec, message):
+    with pytest.raises(
+        BenchError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")
+    ):
+        parse_langs(spec)
+
+
+def test_extra_language_folder(extra_languages):
+    extra_languages("ibo", IGBO)
+    assert get_language("ig").name == "Igbo"
+    assert (
+        get_task("masakhaner").coverage(get_language("ibo")) == "masakhaner2_transfer | masakhaner2"
+    )
+
+
+def test_language_without_data_for_a_task(extra_languages):
+    extra_languages("ibo", IGBO)
+    with pytest.raises(BenchError) as err:
+        get_task("xnli").plan(get_language("ibo"))
+    assert "Igbo (ibo) has no data for task 'xnli'" in err.value.message
+    assert "tasks it has: masakhaner" in err.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            IGBO.replace('masakhaner2 = "ibo"', 'masakhanr2 = "ibo"'),
+            "unknown dataset 'masakhanr2' (did you mean 'masakhaner2'?)",
+        ),
+        (
+            IGBO.replace('script = "Latn"', 'script = "latin"'),
+            "script 'latin' must be an ISO 15924 code",
+        ),
+        (IGBO.replace('name = "Igbo"', ""), "missing required field 'name'"),
+        (
+            IGBO.replace('code = "ibo"', 'code = "ig"'),
+            "code 'ig' must be a lowercase ISO 639-3 code",
+        ),
+        ("familly = 1\n" + IGBO, "unknown field 'familly' (did you mean 'family'?)"),
+        (IGBO.replace("[datasets]", "[datasets"), "malformed TOML"),
+        (
+            IGBO + '\n[monolingual]\nmafand = "ibo"\n',
+            "'mafand' (translation) belongs in [datasets]",
+        ),
+    ],
+)
+def test_malformed_language_files_name_the_file(extra_languages, text, message):
+    path = extra_languages("ibo", text)
+    with pytest.raises(BenchError) as err:
+        languages()
+    assert str(path) in err.value.message
+    assert message in err.value.message
