@@ -5,10 +5,17 @@ from collections import Counter
 import pytest
 
 from bench.errors import BenchError
-from bench.language import get_language, parse_langs
-from bench.task import TASKS, get_task, parse_setting, parse_tasks
+from bench.language import get_language, languages, parse_langs
+from bench.task import SOURCE_LANGUAGE, TASKS, get_task, parse_setting, parse_tasks
 
 TARGETS = ["swa", "yor", "hau"]
+# Every registered target language x every task that covers it: new ones are tested automatically.
+COVERED = [
+    (task.name, lang.code)
+    for task in parse_tasks(None)
+    for lang in languages()
+    if lang.code != SOURCE_LANGUAGE and task.coverage(lang)
+]
 
 
 def _checksums(data_root):
@@ -19,8 +26,11 @@ def _checksums(data_root):
     return sums
 
 
-@pytest.mark.parametrize("task", [t.name for t in parse_tasks(None)])
-@pytest.mark.parametrize("code", TARGETS)
+def test_the_shipped_targets_are_covered_by_every_task():
+    assert {(t, c) for t in TASKS.names() for c in TARGETS} <= set(COVERED)
+
+
+@pytest.mark.parametrize(("task", "code"), COVERED)
 def test_every_split_of_every_task_loads(task, code, data_root):
     """Parametrized over the registries: a new task or language is tested automatically."""
     task_obj, sums = get_task(task), _checksums(data_root)
