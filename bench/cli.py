@@ -99,28 +99,100 @@ def contamination(
             typer.echo(f"{what} written to {path}")
 
 
+backbone_app = typer.Typer(
+    help="Backbones: list them, build the offline ones.", no_args_is_help=True
+)
+app.add_typer(backbone_app, name="backbone")
+
+
+@backbone_app.command("list")
+def backbone_list() -> None:
+    """Show the backbone specs in baselines/ and their fine-tuning recipes."""
+    typer.echo(report.backbones_table())
+
+
+@backbone_app.command("build")
+def backbone_build(
+    name: Annotated[str, typer.Argument(help="An offline backbone: tiny_xlmr or tiny_bert.")],
+    data_root: DataRoot = None,
+) -> None:
+    """Build (or find in the cache) an offline backbone: tokenizer + MLM pre-training."""
+    from bench.backbone import backbones
+    from bench.paths import cache_dir
+    from bench.pretrain import build
+    from bench.source import data_root as resolve_root
+
+    spec = backbones().get(name)
+    if not spec.offline:
+        raise BenchError(
+            f"'{name}' is a hub backbone; only offline ones are built", hint="try tiny_xlmr"
+        )
+    folder, prov = build(spec, resolve_root(data_root), cache_dir())
+    typer.echo(f"{name}: {folder} ({prov['parameters']:,} parameters, built in {prov['wall_s']} s)")
+
+
 @app.command()
 def run(
     method: Annotated[
-        str, typer.Option(help="Method or composition, e.g. baseline, mlm+adversarial, full.")
+        str, typer.Option(help="Method (plug-ins arrive with the methods issue): baseline.")
     ] = "baseline",
     langs: Langs = "sw,yo,ha",
     tasks: Annotated[
         str | None, typer.Option(help="Comma-separated tasks (default: all covering --langs).")
     ] = None,
+    backbone: Annotated[
+        str | None,
+        typer.Option(
+            help="Backbone name or a local model folder (default: xlmr_base online, tiny_xlmr offline)."
+        ),
+    ] = None,
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "1,2,3,4,5",
+    settings: Annotated[
+        str | None,
+        typer.Option(
+            help="zero-shot, in-language, few-shot:N (comma-separated; each task runs those it supports). Default: each task's own."
+        ),
+    ] = None,
+    selection: Annotated[
+        str | None,
+        typer.Option(
+            help="Checkpoint selection: source-dev, target-dev, last (comma-separated). Default: source-dev for zero-shot, target-dev otherwise."
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a recipe value, e.g. --set lr=3e-5 (repeatable)."),
+    ] = None,
+    comet: Annotated[
+        str | None,
+        typer.Option(
+            help="COMET model for flores: wmt22, africomet, a hub id or a checkpoint path."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Re-run even where a record exists.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the plan and what is already done; train nothing."),
+    ] = False,
     data_root: DataRoot = None,
 ) -> None:
-    """Train and evaluate (not implemented yet: this checks the plan and loads its data)."""
+    """Fine-tune and evaluate; one run record per (task, language, setting, selection, seed)."""
+    from bench import plan
     from bench.source import data_root as resolve_root
 
-    rows = report.plan_data(method, langs, tasks, resolve_root(data_root))
-    typer.echo(report.splits_table(rows))
-    typer.echo(
-        "\nbench run: the data above loads; training is not implemented yet "
-        "(training core: issue #3, methods: issue #5). Nothing was trained.",
-        err=True,
+    request = plan.Request(
+        method=method,
+        langs=langs,
+        tasks=tasks,
+        backbone=backbone,
+        seeds=seeds,
+        settings=settings,
+        selection=selection,
+        overrides=set_ or [],
+        comet=comet,
+        force=force,
     )
-    raise typer.Exit(3)
+    plan.run(request, resolve_root(data_root), dry_run=dry_run, echo=typer.echo)
 
 
 def main(argv: list[str] | None = None) -> None:

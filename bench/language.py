@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-
-import tomllib
 
 from bench.errors import BenchError, did_you_mean
 from bench.registry import Registry

@@ -79,6 +79,24 @@ def sources_table() -> str:
     return table(rows)
 
 
+def backbones_table() -> str:
+    from bench.backbone import backbones
+
+    rows = [
+        {
+            "backbone": b.name,
+            "title": b.title,
+            "architecture": b.architecture,
+            "from": f"{b.hub_id}@{b.revision}" if b.hub_id else "built offline",
+            **{
+                t: ", ".join(f"{k}={v}" for k, v in r.items()) for t, r in sorted(b.recipes.items())
+            },
+        }
+        for b in backbones()
+    ]
+    return table(rows)
+
+
 def load_task_splits(
     task_name: str, langs: str, setting: str | None, root: Path | None
 ) -> list[dict[str, Any]]:

@@ -109,6 +109,7 @@ class Task:
         sources: Every source the task may draw on (for ``bench tasks``).
         resolve: (language, split, setting, data root or None for the hub) -> `SplitRef`.
         extra_tests: Optional further test sets, requested as split ``test:<source>``.
+        labels: The label set for a setting (classification and tagging tasks).
     """
 
     name: str
@@ -119,6 +120,7 @@ class Task:
     sources: tuple[str, ...]
     resolve: Callable[[Language, str, Setting, Path | None], SplitRef]
     extra_tests: tuple[str, ...] = ()
+    labels: Callable[[Setting], list[str]] | None = None
 
     def setting(self, text: str | None = None) -> Setting:
         return parse_setting(text or self.settings[0], self.settings, self.name)

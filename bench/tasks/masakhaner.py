@@ -3,7 +3,8 @@
 zero-shot (default): train on English CoNLL-03 from the MasakhaNER 2.0 transfer corpus,
 test on the target's transfer split (PER/ORG/LOC). in-language: the target's own MasakhaNER
 2.0 train/dev/test (PER/ORG/LOC/DATE), the setting of the published MasakhaNER 2.0 numbers.
-few-shot:N: the target's train split, of which the trainer samples N sentences per seed.
+few-shot:N: English plus N sentences of the target's transfer train split (sampled per seed),
+tested on the transfer split.
 Exercise: ``bench data masakhaner --langs ha --setting in-language``.
 """
 
@@ -13,19 +14,21 @@ from pathlib import Path
 
 from bench.errors import BenchError
 from bench.language import Language
+from bench.sources.masakhaner import FULL_TYPES, TRANSFER_TYPES, bio_labels
 from bench.task import SOURCE_LANGUAGE, TASKS, Setting, SplitRef, Task, pick
 
 
 def resolve(lang: Language, split: str, setting: Setting, root: Path | None) -> SplitRef:
-    if lang.code == SOURCE_LANGUAGE or setting.name == "zero-shot":
-        if split == "train" and lang.code != SOURCE_LANGUAGE:
-            raise BenchError(
-                f"zero-shot masakhaner trains on English, not {lang.name}",
-                hint="use --setting in-language or few-shot:N to train on the target language",
-            )
-        source, code = pick(lang, "masakhaner", ("masakhaner2_transfer",), root)
-    else:
+    if setting.name == "in-language" and lang.code != SOURCE_LANGUAGE:
         source, code = pick(lang, "masakhaner", ("masakhaner2",), root)
+        return SplitRef(source, (code,), split)
+    if split == "train" and lang.code != SOURCE_LANGUAGE and setting.name == "zero-shot":
+        raise BenchError(
+            f"zero-shot masakhaner trains on English, not {lang.name}",
+            hint="use --setting in-language or few-shot:N to train on the target language",
+        )
+    # English, zero-shot and few-shot share the PER/ORG/LOC label set of the transfer corpus.
+    source, code = pick(lang, "masakhaner", ("masakhaner2_transfer",), root)
     return SplitRef(source, (code,), split)
 
 
@@ -39,5 +42,9 @@ TASKS.add(
         settings=("zero-shot", "in-language", "few-shot"),
         sources=("masakhaner2_transfer", "masakhaner2"),
         resolve=resolve,
+        # Zero-shot and few-shot train on English, whose corpus has no DATE entities.
+        labels=lambda setting: bio_labels(
+            FULL_TYPES if setting.name == "in-language" else TRANSFER_TYPES
+        ),
     ),
 )

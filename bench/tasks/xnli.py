@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.language import Language
+from bench.sources.xnli import LABELS
 from bench.task import SOURCE_LANGUAGE, TASKS, Setting, SplitRef, Task, pick
 
 TARGET_SOURCES = ("xnli", "afrixnli", "xnli_mt")  # human translations first
@@ -55,5 +56,6 @@ TASKS.add(
         settings=("zero-shot",),
         sources=("xnli", "afrixnli", "xnli_mt"),
         resolve=resolve,
+        labels=lambda setting: list(LABELS),
     ),
 )

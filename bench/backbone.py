@@ -1,0 +1,158 @@
+"""Backbones: the pretrained encoders runs start from, specified as data in `baselines/`.
+
+A spec is either a hub model (mBERT, XLM-R; loadable from a local folder too) or an offline
+backbone the suite builds and caches itself (`bench.pretrain`). `materialize` returns a local
+folder that ``from_pretrained`` loads. Exercise: ``bench backbones``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+from bench.registry import Registry
+
+BASELINE_DIR = Path(__file__).resolve().parents[1] / "baselines"
+DEFAULT_HUB = "xlmr_base"
+DEFAULT_OFFLINE = "tiny_xlmr"
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str
+    title: str
+    architecture: str  # "bert" | "xlm-roberta"
+    hub_id: str | None = None
+    revision: str | None = None
+    build: Mapping[str, Any] = field(default_factory=dict)  # offline backbones only
+    recipes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # task -> hparams
+    path: Path | None = None  # a local folder given instead of a registry name
+
+    @property
+    def max_length(self) -> int | None:
+        """Longest input the model's position embeddings allow (None: as the recipe says)."""
+        if self.build:
+            return int(self.build["max_length"])
+        if self.path is not None:
+            import json
+
+            cfg = json.loads((self.path / "config.json").read_text())
+            return cfg["max_position_embeddings"] - (2 if self.architecture == "xlm-roberta" else 0)
+        return None
+
+    @property
+    def offline(self) -> bool:
+        return bool(self.build)
+
+    def recipe(self, task: str) -> dict[str, Any]:
+        if task not in self.recipes:
+            raise BenchError(
+                f"backbone '{self.name}' has no recipe for task '{task}'",
+                hint=f"add [recipes.{task}] to baselines/{self.name}.toml",
+            )
+        return dict(self.recipes[task])
+
+
+def _parse(path: Path) -> Backbone:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise BenchError(f"{path}: malformed TOML: {err}") from None
+    if data.get("architecture") not in ("bert", "xlm-roberta"):
+        raise BenchError(f"{path}: architecture must be 'bert' or 'xlm-roberta'")
+    if bool(data.get("hub_id")) == bool(data.get("build")):
+        raise BenchError(f"{path}: give either hub_id (a hub model) or [build] (an offline one)")
+    return Backbone(
+        name=data["name"],
+        title=data["title"],
+        architecture=data["architecture"],
+        hub_id=data.get("hub_id"),
+        revision=data.get("revision"),
+        build=data.get("build", {}),
+        recipes=data.get("recipes", {}),
+    )
+
+
+@cache
+def backbones() -> Registry[Backbone]:
+    registry: Registry[Backbone] = Registry("backbone")
+    for path in sorted(BASELINE_DIR.glob("*.toml")):
+        spec = _parse(path)
+        registry.add(spec.name, spec)
+    return registry
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers (False when HF_HUB_OFFLINE is set)."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
+        return False
+    import urllib.request
+
+    try:
+        urllib.request.urlopen("https://huggingface.co/api/models?limit=1", timeout=timeout)
+        return True
+    except Exception:
+        return False
+
+
+def resolve_backbone(name: str | None) -> tuple[Backbone, str]:
+    """The backbone to use and why: a name, a local folder, or the default for this network."""
+    if name and Path(name).is_dir():
+        folder = Path(name).resolve()
+        arch = "bert" if '"bert"' in (folder / "config.json").read_text() else "xlm-roberta"
+        recipes = backbones().get(DEFAULT_HUB if arch == "xlm-roberta" else "mbert").recipes
+        return Backbone(
+            folder.name, str(folder), arch, recipes=recipes, path=folder
+        ), "local folder"
+    if name:
+        return backbones().get(name), "as asked"
+    if hub_reachable():
+        return backbones().get(DEFAULT_HUB), "default: the hub is reachable"
+    return backbones().get(
+        DEFAULT_OFFLINE
+    ), "default: the hub is unreachable, so the offline backbone"
+
+
+def backbone_id(backbone: Backbone, root: Path | None) -> str:
+    """What identifies the weights in a run id, known before building or downloading them."""
+    if backbone.path is not None:
+        return str(backbone.path)
+    if backbone.offline:
+        from bench.pretrain import build_key
+
+        return f"{backbone.name}-{build_key(backbone, root)[0]}"
+    return f"{backbone.hub_id}@{backbone.revision}"
+
+
+def materialize(
+    backbone: Backbone, root: Path | None, cache_dir: Path
+) -> tuple[Path, dict[str, Any]]:
+    """A local folder holding the backbone's tokenizer and weights, plus its provenance."""
+    if backbone.path is not None:
+        return backbone.path, {"source": "local", "path": str(backbone.path)}
+    if backbone.offline:
+        from bench.pretrain import build
+
+        return build(backbone, root, cache_dir)
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = snapshot_download(backbone.hub_id, revision=backbone.revision)
+    except Exception as err:
+        raise BenchError(
+            f"could not download {backbone.hub_id} from the hub ({type(err).__name__})",
+            hint=f"offline? use --backbone {DEFAULT_OFFLINE}, or a local folder with the model",
+        ) from None
+    commit = Path(folder).name  # snapshot folders are named by commit
+    return Path(folder), {
+        "source": "hub",
+        "hub_id": backbone.hub_id,
+        "revision": backbone.revision,
+        "commit": commit,
+    }

@@ -1,0 +1,33 @@
+"""Length-grouped batches: examples of similar length share a batch, so dynamic padding wastes
+little, while the batch order stays random (as `transformers`' ``group_by_length``).
+
+Exercise: ``python -c "from bench.batching import padding_efficiency"`` via the perf script.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+MEGA = 50  # batches per sorting window: larger packs tighter but is less random
+
+
+def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int) -> list[list[int]]:
+    """Shuffle, sort by length inside windows of `MEGA` batches, cut, shuffle the batches."""
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    window = batch_size * MEGA
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i], reverse=True)
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def padding_efficiency(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> float:
+    """Real tokens / processed tokens when each batch is padded to its longest example."""
+    real = sum(lengths[i] for b in batches for i in b)
+    processed = sum(max(lengths[i] for i in b) * len(b) for b in batches if b)
+    return real / max(1, processed)

@@ -1,0 +1,29 @@
+"""Helpers shared by the task kinds: padding and ordered evaluation batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+
+
+def pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
+    """Right-pad integer rows to the longest one (dynamic padding)."""
+    width = max(len(r) for r in rows)
+    out = torch.full((len(rows), width), value, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+    return out
+
+
+def eval_batches(lengths: Sequence[int], size: int) -> Iterator[list[int]]:
+    """Length-sorted batches of indices (no shuffling): minimal padding at evaluation."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    for i in range(0, len(order), size):
+        yield order[i : i + size]
+
+
+def encoder_inputs(batch: dict[str, Any]) -> dict[str, Any]:
+    keys = ("input_ids", "attention_mask", "token_type_ids")
+    return {k: batch[k] for k in keys if k in batch}

@@ -1,0 +1,175 @@
+"""Translation (flores): a sequence-to-sequence model warm-started from the encoder (Rothe et
+al., 2020: encoder and decoder initialised from the backbone, cross-attention new), trained on
+both directions at once with a target-language tag as the first source token; beam search.
+Scored with sacreBLEU BLEU, chrF++ and spBLEU (``-tok flores200``), signatures stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.kinds.common import eval_batches, pad
+
+IGNORE = -100
+BEAMS = 4
+
+
+def tag(code: str) -> str:
+    return f"<2{code}>"
+
+
+class Seq2Seq(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        logits = self.model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            decoder_input_ids=batch["decoder_input_ids"],
+            decoder_attention_mask=batch["decoder_attention_mask"],
+        ).logits.float()
+        labels = batch["labels"]
+        loss = torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE, reduction="sum"
+        )
+        return loss, int((labels != IGNORE).sum())
+
+
+def build(folder: Path, labels: list[str] | None, tokenizer: Any) -> torch.nn.Module:
+    from transformers import EncoderDecoderModel
+
+    model = EncoderDecoderModel.from_encoder_decoder_pretrained(str(folder), str(folder))
+    model.encoder.resize_token_embeddings(len(tokenizer))
+    model.decoder.resize_token_embeddings(len(tokenizer))
+    model.config.decoder_start_token_id = tokenizer.cls_token_id
+    model.config.eos_token_id = tokenizer.sep_token_id
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.config.vocab_size = len(tokenizer)
+    model.generation_config.decoder_start_token_id = tokenizer.cls_token_id
+    model.generation_config.eos_token_id = tokenizer.sep_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return Seq2Seq(model)
+
+
+def add_tags(tokenizer: Any, codes: list[str]) -> None:
+    """The direction tags are new special tokens (the model's embeddings are resized for them)."""
+    tokenizer.add_special_tokens({"additional_special_tokens": [tag(c) for c in codes]})
+
+
+def encode(dataset: Any, tokenizer: Any, max_length: int, codes: tuple[str, str]) -> Any:
+    """Both directions of every pair: (tag(xx) + English -> xx) and (tag(en) + xx -> English)."""
+    src_code, tgt_code = codes
+
+    def fn(batch: dict[str, list]) -> dict[str, list]:
+        out: dict[str, list] = {
+            "input_ids": [],
+            "labels": [],
+            "direction": [],
+            "index": [],
+            "length": [],
+            "n_targets": [],
+        }
+        for direction, sources, targets, code in (
+            (f"{src_code}-{tgt_code}", batch["src"], batch["tgt"], tgt_code),
+            (f"{tgt_code}-{src_code}", batch["tgt"], batch["src"], src_code),
+        ):
+            enc = tokenizer(
+                [f"{tag(code)} {s}" for s in sources], truncation=True, max_length=max_length
+            )
+            dec = tokenizer(targets, truncation=True, max_length=max_length)
+            for i, (ids, lab) in enumerate(zip(enc["input_ids"], dec["input_ids"], strict=True)):
+                out["input_ids"].append(ids)
+                out["labels"].append(lab[1:])  # the decoder starts from [CLS]/<s> itself
+                out["direction"].append(direction)
+                out["index"].append(batch["row"][i])
+                out["length"].append(len(ids) + len(lab) - 1)
+                out["n_targets"].append(len(lab) - 1)
+        return out
+
+    indexed = dataset.add_column("row", list(range(len(dataset))))
+    return indexed.map(
+        fn, batched=True, remove_columns=indexed.column_names, load_from_cache_file=False
+    )
+
+
+def collate(tokenizer: Any):
+    start, pad_id = tokenizer.cls_token_id, tokenizer.pad_token_id
+
+    def fn(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        ids = pad([x["input_ids"] for x in items], pad_id)
+        dec_in = pad([[start, *x["labels"][:-1]] for x in items], pad_id)
+        return {
+            "input_ids": ids,
+            "attention_mask": (ids != pad_id).long(),
+            "decoder_input_ids": dec_in,
+            "decoder_attention_mask": (dec_in != pad_id).long(),
+            "labels": pad([x["labels"] for x in items], IGNORE),
+        }
+
+    return fn
+
+
+@torch.no_grad()
+def predict(
+    module: torch.nn.Module,
+    encoded: Any,
+    dataset: Any,
+    tokenizer: Any,
+    labels: Any = None,
+    batch_size: int = 64,
+) -> dict[str, list[str]]:
+    """Beam-search translations per direction, in the dataset's row order."""
+    out: dict[str, list[str]] = {}
+    limit = module.model.decoder.config.max_position_embeddings - 4  # XLM-R offsets positions by 2
+    for direction in sorted(set(encoded["direction"])):
+        part = encoded.filter(
+            lambda d, want=direction: d == want,
+            input_columns="direction",
+            load_from_cache_file=False,
+        )
+        hyps = [""] * len(dataset)
+        for ids in eval_batches(part["length"], batch_size):
+            rows = [part[i] for i in ids]
+            src = pad([r["input_ids"] for r in rows], tokenizer.pad_token_id)
+            gen = module.model.generate(
+                input_ids=src,
+                attention_mask=(src != tokenizer.pad_token_id).long(),
+                num_beams=BEAMS,
+                max_new_tokens=min(limit, int(src.shape[1] * 1.5) + 8),
+                early_stopping=True,
+            )
+            for r, text in zip(
+                rows, tokenizer.batch_decode(gen, skip_special_tokens=True), strict=True
+            ):
+                hyps[r["index"]] = text.strip()
+        out[direction] = hyps
+    return out
+
+
+def score(
+    predictions: dict[str, list[str]], dataset: Any, codes: tuple[str, str]
+) -> dict[str, Any]:
+    """Scores per direction: English->target is scored against ``tgt``, the reverse ``src``."""
+    from bench.metrics import translation_scores
+
+    forward = f"{codes[0]}-{codes[1]}"
+    return {
+        d: translation_scores(hyps, dataset["tgt"] if d == forward else dataset["src"])
+        for d, hyps in predictions.items()
+    }
+
+
+@torch.no_grad()
+def selection_score(
+    module: torch.nn.Module, encoded: Any, dataset: Any, tokenizer: Any, labels: Any = None
+) -> float:
+    """Negative teacher-forced dev loss per target token (cheap; no decoding during training)."""
+    gather, total, count = collate(tokenizer), 0.0, 0
+    for ids in eval_batches(encoded["length"], 64):
+        loss, n = module(gather([encoded[i] for i in ids]))
+        total, count = total + float(loss), count + n
+    return -total / max(1, count)

@@ -1,0 +1,127 @@
+"""``bench run`` from the command line's values to run groups, a plan table, and execution.
+
+Exercise: ``bench run --method baseline --langs sw,yo,ha --dry-run``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.backbone import resolve_backbone
+from bench.errors import BenchError
+from bench.language import parse_langs
+from bench.paths import cache_dir, results_dir
+from bench.report import table
+from bench.runner import METHODS, Group, execute, pending, plan_groups, summary_line
+from bench.task import parse_tasks
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str = "baseline"
+    langs: str = "sw,yo,ha"
+    tasks: str | None = None
+    backbone: str | None = None
+    seeds: str = "1,2,3,4,5"
+    settings: str | None = None
+    selection: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    comet: str | None = None
+    force: bool = False
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise BenchError(
+            f"invalid --seeds '{text}'", hint="comma-separated integers, e.g. 1,2,3"
+        ) from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise BenchError(f"invalid --seeds '{text}'", hint="give distinct seeds, e.g. 1,2,3,4,5")
+    return seeds
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BenchError(f"invalid --set '{item}'", hint="use key=value, e.g. --set lr=3e-5")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def groups_for(request: Request) -> list[Group]:
+    if request.method not in METHODS:
+        raise BenchError(
+            f"method '{request.method}' is not available yet",
+            hint=f"available: {', '.join(METHODS)} (method plug-ins: issue #5)",
+        )
+    langs = parse_langs(request.langs)
+    tasks = parse_tasks(request.tasks)
+    if request.tasks is None:
+        tasks = [t for t in tasks if any(t.coverage(lang) for lang in langs)]
+    seeds = parse_seeds(request.seeds)
+    selections = [s.strip() for s in request.selection.split(",")] if request.selection else None
+    groups: list[Group] = []
+    for task in tasks:
+        covered = [lang for lang in langs if task.coverage(lang)]
+        if request.tasks is not None and len(covered) < len(langs):
+            task.plan(next(lang for lang in langs if lang not in covered))  # raises the clear error
+        wanted = (
+            [s.strip() for s in request.settings.split(",")]
+            if request.settings
+            else [task.settings[0]]
+        )
+        settings = [s for s in wanted if s.split(":")[0] in task.settings]
+        groups += plan_groups(task, covered, settings, seeds, selections)
+    return groups
+
+
+def run(request: Request, root: Path | None, dry_run: bool, echo: Callable[[str], None]) -> None:
+    backbone, why = resolve_backbone(request.backbone)
+    echo(f"backbone: {backbone.name} ({why})")
+    overrides = parse_overrides(request.overrides)
+    groups = groups_for(request)
+    results, cache = results_dir(), cache_dir()
+    rows, todo_groups = [], []
+    for g in groups:
+        todo = pending(g, request.method, backbone, root, results, overrides, request.force)[0]
+        total = len(g.targets) * len(g.selections)
+        rows.append(
+            {
+                "task": g.task.name,
+                "setting": g.setting,
+                "trains on": g.train_lang.code,
+                "tests": ",".join(lang.code for lang in g.targets),
+                "seed": g.seed,
+                "selection": ",".join(g.selections),
+                "records done": f"{total - len(todo)}/{total}",
+            }
+        )
+        if todo:
+            todo_groups.append(g)
+    echo(table(rows))
+    echo(f"\n{len(todo_groups)} of {len(groups)} trainings to run; records go to {results}")
+    if dry_run or not todo_groups:
+        return
+    for n, g in enumerate(todo_groups, start=1):
+        started = time.perf_counter()
+        written = execute(
+            g,
+            request.method,
+            backbone,
+            root,
+            cache,
+            results,
+            overrides,
+            request.force,
+            request.comet,
+        )
+        echo(f"[{n}/{len(todo_groups)}] {time.perf_counter() - started:.0f} s")
+        for path in written:
+            echo("  " + summary_line(path))

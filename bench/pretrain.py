@@ -1,0 +1,313 @@
+"""Build an offline backbone: train a tokenizer on the mirror's text, then pre-train a small
+encoder with masked-LM on an English-heavy mix, through the suite's DeepSpeed trainer.
+
+The corpus is English (MAFAND English sides, MasakhaNEWS English) plus a little target text
+(LACUNA, MasakhaNEWS), every line checked against every evaluation set of English and the
+targets first. A build is cached under its key (spec + corpus checksum + code version) with
+its loss curve and provenance in ``build.json``. Exercise: ``bench backbone build tiny_xlmr``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.backbone import Backbone
+from bench.contamination import Guard, evaluation_sentences
+from bench.errors import BenchError
+from bench.language import get_language
+from bench.progress import bar
+from bench.source import content_sha256, load
+from bench.sources import SOURCES
+from bench.task import get_task
+from bench.trainer import TrainConfig, seed_everything, train
+
+BUILD_VERSION = 1  # bump when the build procedure changes: it is part of the cache key
+MIN_CHARS = 20
+
+
+def _lines(text: list[str]) -> list[str]:
+    return [s.strip() for t in text for s in t.split("\n") if len(s.strip()) >= MIN_CHARS]
+
+
+def pretraining_corpus(spec: Backbone, root: Path | None) -> tuple[list[str], dict[str, Any]]:
+    """English-heavy, decontaminated pre-training lines, and a report of what went in."""
+    targets = [get_language(code) for code in spec.build["target_langs"]]
+    english = get_language("eng")
+    guard = Guard(evaluation_sentences([english, *targets], root))
+    parts: dict[str, list[str]] = {}
+    for lang in targets:
+        parts[f"mafand/{lang.code}:eng"] = (
+            get_task("flores").load(lang, "train", root=root).dataset["src"]
+        )
+    parts["masakhanews/eng"] = load(SOURCES.get("masakhanews"), ("eng",), "train", root).dataset[
+        "text"
+    ]
+    for lang in targets:
+        for name, code in lang.monolingual.items():
+            parts[f"{name}/{lang.code}"] = load(SOURCES.get(name), (code,), "train", root).dataset[
+                "text"
+            ]
+    report: dict[str, Any] = {}
+    corpus: list[str] = []
+    for name, text in parts.items():
+        kept, rep = guard.clean(name, _lines(text))
+        report[name] = {"lines": rep.corpus_size, "removed": rep.removed, "kept": len(kept)}
+        corpus += kept
+    corpus = sorted(set(corpus))  # deterministic and without duplicates
+    random.Random(0).shuffle(corpus)
+    eng = sum(v["kept"] for k, v in report.items() if "eng" in k)
+    report["english_share"] = round(
+        eng / max(1, sum(v["kept"] for v in report.values() if isinstance(v, dict))), 3
+    )
+    return corpus, report
+
+
+def train_tokenizer(kind: str, lines: list[str], vocab_size: int, architecture: str) -> Any:
+    from tokenizers import SentencePieceUnigramTokenizer
+    from tokenizers.implementations import BertWordPieceTokenizer
+    from tokenizers.processors import TemplateProcessing
+    from transformers import BertTokenizerFast, XLMRobertaTokenizerFast
+
+    if kind == "unigram":
+        specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+        tok = SentencePieceUnigramTokenizer()
+        tok.train_from_iterator(
+            lines,
+            vocab_size=vocab_size,
+            special_tokens=specials,
+            unk_token="<unk>",
+            show_progress=False,
+        )
+        cls, sep = "<s>", "</s>"
+    elif kind == "wordpiece":
+        specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        tok = BertWordPieceTokenizer(clean_text=True, strip_accents=False, lowercase=False)
+        tok.train_from_iterator(
+            lines, vocab_size=vocab_size, special_tokens=specials, show_progress=False
+        )
+        cls, sep = "[CLS]", "[SEP]"
+    else:
+        raise BenchError(f"unknown tokenizer kind '{kind}'", hint="use unigram or wordpiece")
+    inner = tok._tokenizer
+    ids = {t: inner.token_to_id(t) for t in (cls, sep)}
+    pair = (
+        f"{cls} $A {sep} {sep} $B:1 {sep}:1"
+        if architecture == "xlm-roberta"
+        else f"{cls} $A {sep} $B:1 {sep}:1"
+    )
+    inner.post_processor = TemplateProcessing(
+        single=f"{cls} $A {sep}", pair=pair, special_tokens=list(ids.items())
+    )
+    if architecture == "xlm-roberta":
+        return XLMRobertaTokenizerFast(
+            tokenizer_object=inner,
+            bos_token="<s>",
+            eos_token="</s>",
+            sep_token="</s>",
+            cls_token="<s>",
+            unk_token="<unk>",
+            pad_token="<pad>",
+            mask_token="<mask>",
+        )
+    return BertTokenizerFast(
+        tokenizer_object=inner,
+        unk_token="[UNK]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        mask_token="[MASK]",
+        do_lower_case=False,
+    )
+
+
+def new_model(architecture: str, build: dict[str, Any], tokenizer: Any) -> torch.nn.Module:
+    from transformers import BertConfig, BertForMaskedLM, XLMRobertaConfig, XLMRobertaForMaskedLM
+
+    common = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=build["hidden_size"],
+        num_hidden_layers=build["num_layers"],
+        num_attention_heads=build["num_heads"],
+        intermediate_size=build["intermediate_size"],
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    if architecture == "xlm-roberta":
+        cfg = XLMRobertaConfig(
+            **common,
+            max_position_embeddings=build["max_length"] + 2,
+            type_vocab_size=1,
+            bos_token_id=tokenizer.cls_token_id,
+            eos_token_id=tokenizer.sep_token_id,
+        )
+        return XLMRobertaForMaskedLM(cfg)
+    return BertForMaskedLM(BertConfig(**common, max_position_embeddings=build["max_length"]))
+
+
+class MaskedLM(torch.nn.Module):
+    """MLM loss computed only at the masked positions (the vocabulary projection is the most
+    expensive layer of a small model; 85% of positions need no logits)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.head = model.lm_head if hasattr(model, "lm_head") else model.cls
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        hidden = self.model.base_model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        )[0]
+        picked = hidden[batch["mlm_rows"], batch["mlm_positions"]]
+        logits = self.head(picked).float()
+        loss = torch.nn.functional.cross_entropy(logits, batch["mlm_labels"], reduction="sum")
+        return loss, int(batch["mlm_labels"].numel())
+
+
+def mask_examples(tokenizer: Any, lines: list[str], build: dict[str, Any]) -> Any:
+    """Tokenise and mask once with a fixed seed (static masking; 80/10/10 as in BERT)."""
+    from datasets import Dataset
+
+    rng = random.Random(build["seed"])
+    enc = tokenizer(lines, truncation=True, max_length=build["max_length"])
+    special = set(tokenizer.all_special_ids)
+    vocab = len(tokenizer)  # slow to compute in transformers: once, not per token
+    rows: dict[str, list] = {
+        "input_ids": [],
+        "mlm_positions": [],
+        "mlm_labels": [],
+        "length": [],
+        "n_targets": [],
+    }
+    for ids in enc["input_ids"]:
+        candidates = [i for i, t in enumerate(ids) if t not in special]
+        k = max(1, round(build["mask_prob"] * len(candidates)))
+        positions = sorted(rng.sample(candidates, min(k, len(candidates)))) if candidates else []
+        masked = list(ids)
+        for p in positions:
+            roll = rng.random()
+            masked[p] = (
+                tokenizer.mask_token_id
+                if roll < 0.8
+                else (rng.randrange(vocab) if roll < 0.9 else ids[p])
+            )
+        rows["input_ids"].append(masked)
+        rows["mlm_positions"].append(positions)
+        rows["mlm_labels"].append([ids[p] for p in positions])
+        rows["length"].append(len(ids))
+        rows["n_targets"].append(len(positions))
+    return Dataset.from_dict(rows).with_format(None)
+
+
+def collate_mlm(pad_id: int):
+    def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(x["input_ids"]) for x in items)
+        ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(items), width), dtype=torch.long)
+        rows, positions, labels = [], [], []
+        for r, x in enumerate(items):
+            ids[r, : len(x["input_ids"])] = torch.tensor(x["input_ids"])
+            mask[r, : len(x["input_ids"])] = 1
+            rows += [r] * len(x["mlm_positions"])
+            positions += x["mlm_positions"]
+            labels += x["mlm_labels"]
+        return {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "mlm_rows": torch.tensor(rows, dtype=torch.long),
+            "mlm_positions": torch.tensor(positions, dtype=torch.long),
+            "mlm_labels": torch.tensor(labels, dtype=torch.long),
+        }
+
+    return collate
+
+
+def build_key(spec: Backbone, root: Path | None) -> tuple[str, tuple[str, ...], str]:
+    """(cache key, corpus lines, corpus report JSON) of an offline backbone, without building it."""
+    return _build_key(spec.name, root)
+
+
+@cache
+def _build_key(name: str, root: Path | None) -> tuple[str, tuple[str, ...], str]:
+    from bench.backbone import backbones
+
+    spec = backbones().get(name)
+    corpus, report = pretraining_corpus(spec, root)
+    corpus_sha = content_sha256({"text": corpus})
+    key_src = {
+        "spec": dict(spec.build),
+        "arch": spec.architecture,
+        "corpus": corpus_sha,
+        "v": BUILD_VERSION,
+    }
+    key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:12]
+    return key, tuple(corpus), json.dumps({"corpus_sha256": corpus_sha, **report})
+
+
+def build(spec: Backbone, root: Path | None, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """Return the cached build of `spec`, building it first if needed (resumable)."""
+    build_cfg = dict(spec.build)
+    key, corpus_lines, report_json = build_key(spec, root)
+    final = cache_dir / "backbones" / f"{spec.name}-{key}"
+    if (final / "build.json").is_file():
+        return final, json.loads((final / "build.json").read_text())["provenance"]
+    corpus = list(corpus_lines)
+    work = cache_dir / "backbones" / f".{spec.name}-{key}.work"
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    seed_everything(build_cfg["seed"])
+    tokenizer = train_tokenizer(
+        build_cfg["tokenizer"], corpus, build_cfg["vocab_size"], spec.architecture
+    )
+    model = new_model(spec.architecture, build_cfg, tokenizer)
+    data = mask_examples(tokenizer, corpus, build_cfg)
+    cfg = TrainConfig(
+        lr=build_cfg["lr"],
+        batch_size=build_cfg["batch_size"],
+        epochs=10**6,
+        max_steps=build_cfg["steps"],
+        warmup_ratio=0.06,
+        seed=build_cfg["seed"],
+        evals=0,
+        checkpoint_every=250,
+        log_every=25,
+    )
+    with bar(f"pre-training {spec.name}", total=cfg.max_steps) as tick:
+        result = train(
+            MaskedLM(model),
+            data,
+            collate_mlm(tokenizer.pad_token_id),
+            cfg,
+            work / "train",
+            progress=tick,
+        )
+    staging = work / "out"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    provenance = {
+        "source": "offline build",
+        "name": spec.name,
+        "key": key,
+        "build": build_cfg,
+        "corpus_lines": len(corpus),
+        "corpus": json.loads(report_json),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocab_size": len(tokenizer),
+        "wall_s": round(time.perf_counter() - started, 1),
+        "tokens_per_s": round(result.tokens / max(1e-9, result.wall_s), 1),
+    }
+    (staging / "build.json").write_text(
+        json.dumps({"provenance": provenance, "loss_curve": result.curve}, indent=1)
+    )
+    os.replace(staging, final)  # whole or not at all
+    shutil.rmtree(work, ignore_errors=True)
+    return final, provenance

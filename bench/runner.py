@@ -1,0 +1,338 @@
+"""Plan and execute ``bench run``: fine-tune a backbone on a task, select checkpoints, test,
+and write one run record per (method, backbone, task, language, setting, selection, seed).
+
+Zero-shot runs of several target languages share one fine-tuning on English (it is the same
+model); every target's dev set is scored at each evaluation so source-dev and target-dev
+selection both come from that one training. Exercise:
+``bench run --method baseline --tasks xnli --langs sw --seeds 1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.backbone import Backbone, backbone_id, materialize
+from bench.errors import BenchError
+from bench.kinds import KINDS
+from bench.language import Language, get_language
+from bench.progress import bar
+from bench.results import environment, record_path, run_id, write_record
+from bench.source import LoadedSplit
+from bench.task import SOURCE_LANGUAGE, Task
+from bench.trainer import TrainConfig, seed_everything, train
+
+SELECTIONS = ("source-dev", "target-dev", "last")
+METHODS = ("baseline",)  # method plug-ins arrive with the methods issue (#5)
+
+
+@dataclass
+class Group:
+    """One fine-tuning and the records it produces."""
+
+    task: Task
+    setting: str
+    seed: int
+    train_lang: Language
+    targets: list[Language]
+    selections: list[str]
+    configs: dict[tuple[str, str], dict[str, Any]] = field(
+        default_factory=dict
+    )  # (lang, sel) -> config
+
+
+def default_selection(setting: str) -> str:
+    return "source-dev" if setting.startswith("zero-shot") else "target-dev"
+
+
+def check_selection(selection: str, setting: str) -> None:
+    if selection not in SELECTIONS:
+        raise BenchError(
+            f"unknown selection '{selection}'", hint=f"use one of: {', '.join(SELECTIONS)}"
+        )
+    if selection == "source-dev" and not setting.startswith(("zero-shot", "few-shot")):
+        raise BenchError(
+            f"selection 'source-dev' needs English training data; {setting} trains on the target",
+            hint="use target-dev or last",
+        )
+
+
+def train_config(
+    backbone: Backbone, task: Task, seed: int, overrides: dict[str, str]
+) -> tuple[TrainConfig, int]:
+    """Defaults -> backbone recipe -> --set overrides; returns (TrainConfig, max_length)."""
+    values: dict[str, Any] = {**backbone.recipe(task.name), **overrides}
+    max_length = int(values.pop("max_length", 128))
+    max_length = min(max_length, backbone.max_length or max_length)
+    known = {f.name: f.type for f in fields(TrainConfig)}
+    cfg = TrainConfig(seed=seed)
+    for key, raw in values.items():
+        if key not in known:
+            raise BenchError(
+                f"unknown setting --set {key}",
+                hint=f"known: max_length, {', '.join(sorted(known))}",
+            )
+        default = getattr(cfg, key)
+        cast = type(default) if default is not None else int
+        try:
+            cfg = replace(cfg, **{key: cast(raw)})
+        except ValueError:
+            raise BenchError(f"--set {key}={raw}: expected a {cast.__name__}") from None
+    return cfg, max_length
+
+
+def plan_groups(
+    task: Task,
+    langs: list[Language],
+    settings: list[str],
+    seeds: list[int],
+    selections: list[str] | None,
+) -> list[Group]:
+    groups = []
+    for setting in settings:
+        chosen = task.setting(setting)
+        sels = selections or [default_selection(setting)]
+        for sel in sels:
+            check_selection(sel, setting)
+        for seed in seeds:
+            if chosen.name == "in-language" or task.name == "flores":
+                groups += [Group(task, setting, seed, lang, [lang], sels) for lang in langs]
+            else:
+                groups.append(
+                    Group(task, setting, seed, get_language(SOURCE_LANGUAGE), list(langs), sels)
+                )
+    return groups
+
+
+def _load(task: Task, lang: Language, split: str, setting: str, root: Path | None) -> LoadedSplit:
+    return task.load(lang, split, setting, root)
+
+
+def prepare(group: Group, root: Path | None) -> dict[str, LoadedSplit]:
+    """Every split the group reads, keyed by role (``test:swa``, ``target-dev:swa`` ...)."""
+    t, s = group.task, group.setting
+    splits = {"train": _load(t, group.train_lang, "train", s, root)}
+    if group.train_lang.code == SOURCE_LANGUAGE and "source-dev" in group.selections:
+        splits["source-dev"] = _load(t, group.train_lang, "validation", s, root)
+    for lang in group.targets:
+        if "target-dev" in group.selections:
+            splits[f"target-dev:{lang.code}"] = _load(t, lang, "validation", s, root)
+        splits[f"test:{lang.code}"] = _load(t, lang, "test", s, root)
+    if t.setting(s).name == "few-shot":
+        shots = t.setting(s).shots or 0
+        for lang in group.targets:
+            full = _load(t, lang, "train", s, root)
+            picked = random.Random(group.seed).sample(range(len(full)), min(shots, len(full)))
+            splits[f"few-shot:{lang.code}"] = LoadedSplit(
+                full.dataset.select(sorted(picked)),
+                {**full.provenance, "subset": f"{shots} sampled, seed {group.seed}"},
+            )
+    return splits
+
+
+def base_config(
+    group: Group,
+    method: str,
+    backbone: Backbone,
+    root: Path | None,
+    cfg: TrainConfig,
+    max_length: int,
+    splits: dict[str, LoadedSplit],
+    world: int,
+) -> dict[str, Any]:
+    return {
+        "method": method,
+        "backbone": backbone.name,
+        "backbone_id": backbone_id(backbone, root),
+        "task": group.task.name,
+        "setting": group.setting,
+        "seed": group.seed,
+        "train": asdict(cfg),
+        "max_length": max_length,
+        "world_size": world,
+        "data": {role: split.provenance["sha256"] for role, split in sorted(splits.items())},
+    }
+
+
+def record_config(base: dict[str, Any], lang: str, selection: str) -> dict[str, Any]:
+    """A record's config: the shared training's, narrowed to the splits this record reads
+    (so the run id does not depend on which other languages were run alongside)."""
+    mine = ("train", "source-dev", f"target-dev:{lang}", f"test:{lang}", f"few-shot:{lang}")
+    data = {role: sha for role, sha in base["data"].items() if role in mine}
+    if selection != "target-dev":
+        data.pop(f"target-dev:{lang}", None)
+    if selection != "source-dev":
+        data.pop("source-dev", None)
+    return {**base, "data": data, "lang": lang, "selection": selection}
+
+
+def pending(
+    group: Group,
+    method: str,
+    backbone: Backbone,
+    root: Path | None,
+    results: Path,
+    overrides: dict[str, str],
+    force: bool,
+) -> tuple[dict, dict, dict, TrainConfig, int]:
+    """The records `group` would write that do not exist yet (all of them if `force`)."""
+    cfg, max_length = train_config(backbone, group.task, group.seed, overrides)
+    splits = prepare(group, root)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    base = base_config(group, method, backbone, root, cfg, max_length, splits, world)
+    todo = {}
+    for lang in group.targets:
+        for sel in group.selections:
+            config = record_config(base, lang.code, sel)
+            path = record_path(results, config)
+            if force or not path.is_file():
+                todo[(lang.code, sel)] = (config, path)
+    return todo, splits, base, cfg, max_length
+
+
+def execute(
+    group: Group,
+    method: str,
+    backbone: Backbone,
+    root: Path | None,
+    cache: Path,
+    results: Path,
+    overrides: dict[str, str],
+    force: bool,
+    comet: str | None = None,
+) -> list[Path]:
+    """Fine-tune once for `group`, then test and record each (language, selection)."""
+    import datasets
+    import transformers
+    from transformers import AutoTokenizer
+
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+
+    kind = KINDS[group.task.kind]
+    todo, splits, base, cfg, max_length = pending(
+        group, method, backbone, root, results, overrides, force
+    )
+    if not todo:
+        return []
+    folder, backbone_prov = materialize(backbone, root, cache)
+    world = base["world_size"]
+    # --- model and data -----------------------------------------------------------------
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    labels = group.task.labels(group.task.setting(group.setting)) if group.task.labels else None
+    # Translation directions and tags use the canonical codes: eng-hau, hau-eng.
+    extra = labels if labels is not None else (SOURCE_LANGUAGE, group.train_lang.code)
+    if group.task.kind == "translation":
+        kind.add_tags(tokenizer, list(extra))
+    encode = {
+        role: kind.encode(split.dataset, tokenizer, max_length, extra)
+        for role, split in splits.items()
+    }
+    train_set = encode["train"]
+    if any(r.startswith("few-shot:") for r in encode):
+        from datasets import concatenate_datasets
+
+        train_set = concatenate_datasets(
+            [train_set, *(v for r, v in encode.items() if r.startswith("few-shot:"))]
+        )
+    seed_everything(group.seed)
+    module = kind.build(folder, labels, tokenizer)
+
+    def evaluate(m: torch.nn.Module) -> dict[str, float]:
+        keys = [r for r in encode if r == "source-dev" or r.startswith("target-dev:")]
+        return {
+            r: kind.selection_score(m, encode[r], splits[r].dataset, tokenizer, extra) for r in keys
+        }
+
+    # --- train ---------------------------------------------------------------------------
+    work = cache / "runs" / run_id({k: v for k, v in base.items()})[:16]
+    title = f"{group.task.name} {group.setting} {group.train_lang.code} seed {group.seed}"
+    with bar(f"fine-tuning {title}") as tick:
+        result = train(
+            module, train_set, kind.collate(tokenizer), cfg, work, evaluate, progress=tick
+        )
+    if world > 1 and torch.distributed.get_rank() != 0:
+        return []
+    # --- test and record -------------------------------------------------------------------
+    env = environment()
+    written = []
+    for (code, sel), (config, path) in todo.items():
+        key = "source-dev" if sel == "source-dev" else f"target-dev:{code}"
+        weights = work / ("last.pt" if sel == "last" else f"best-{key}.pt")
+        module.load_state_dict(torch.load(weights, weights_only=True))
+        module.eval()
+        started = time.perf_counter()
+        test = splits[f"test:{code}"]
+        preds = kind.predict(module, encode[f"test:{code}"], test.dataset, tokenizer, extra)
+        metrics = kind.score(preds, test.dataset, extra)
+        if comet and group.task.kind == "translation":
+            metrics["comet"] = _comet(comet, preds, test.dataset, extra)
+        record = {
+            "run_id": run_id(config),
+            "config": config,
+            "metrics": metrics,
+            "selection": {
+                "split": sel,
+                "key": key if sel != "last" else None,
+                "step": result.steps if sel == "last" else result.best_step.get(key),
+                "score": None if sel == "last" else result.best.get(key),
+            },
+            "machine_translated_test": bool(test.provenance["machine_translated"]),
+            "data": {role: splits[role].provenance for role in config["data"]},
+            "backbone": backbone_prov | {"folder": None},
+            "training": {
+                "steps": result.steps,
+                "wall_s": round(result.wall_s, 2),
+                "tokens": result.tokens,
+                "tokens_per_s": round(result.tokens / max(1e-9, result.wall_s), 1),
+                "resumed_from": result.resumed_from,
+                "curve": result.curve,
+                "shared_by": sorted(lang.code for lang in group.targets),
+            },
+            "test_wall_s": round(time.perf_counter() - started, 2),
+            "environment": env,
+        }
+        write_record(path, record, preds)
+        written.append(path)
+    shutil.rmtree(work, ignore_errors=True)
+    return written
+
+
+def _comet(
+    model: str, preds: dict[str, list[str]], dataset: Any, codes: tuple[str, str]
+) -> dict[str, Any]:
+    from bench.metrics import comet_score
+
+    forward = f"{codes[0]}-{codes[1]}"
+    return {
+        d: comet_score(
+            model,
+            dataset["src"] if d == forward else dataset["tgt"],
+            hyps,
+            dataset["tgt"] if d == forward else dataset["src"],
+        )
+        for d, hyps in preds.items()
+    }
+
+
+def summary_line(path: Path) -> str:
+    rec = json.loads(path.read_text())
+    c, m = rec["config"], rec["metrics"]
+    if "accuracy" in m:
+        score = f"accuracy {m['accuracy']:.4f}"
+    elif "f1" in m:
+        score = f"F1 {m['f1']:.4f}"
+    else:
+        score = "  ".join(
+            f"{d} BLEU {v['bleu']:.2f} chrF++ {v['chrf++']:.2f}" for d, v in m.items()
+        )
+    flag = " [MT test]" if rec["machine_translated_test"] else ""
+    return f"{c['task']:<10} {c['lang']} {c['setting']:<11} {c['selection']:<10} seed {c['seed']}: {score}{flag}"

@@ -1,0 +1,258 @@
+"""The one training loop: every step goes through a DeepSpeed engine, for every task head.
+
+Linear and sectioned: setup -> resume -> loop (step, log, evaluate, checkpoint) -> finish.
+Batches are length-grouped and dynamically padded; each global batch is split across ranks
+and the summed loss is divided by the global number of targets, so N ranks give the same
+update as one rank with the same global batch. Checkpoints (model, optimizer, scheduler,
+data position, RNG states, best scores) are written every `checkpoint_every` steps; starting
+again with the same `out_dir` resumes from the last one. Exercise: ``bench run``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.batching import length_grouped_batches
+
+Evaluate = Callable[[torch.nn.Module], dict[str, float]]  # selection key -> score (higher better)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings of one run (the fully resolved values land in the run record)."""
+
+    lr: float = 5e-5
+    batch_size: int = 32  # global batch (examples), split across ranks
+    epochs: float = 3.0
+    max_steps: int | None = None  # caps epochs when set
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    seed: int = 1
+    evals: int = 3  # evaluations for checkpoint selection, evenly spaced (the last at the end)
+    checkpoint_every: int = 200  # steps
+    log_every: int = 20  # steps; the only place the loss is read back from the device
+    zero_stage: int = 0
+    precision: str = "fp32"  # fp32 | bf16
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    best: dict[str, float]  # selection key -> best score
+    best_step: dict[str, int]
+    curve: list[dict[str, float]] = field(default_factory=list)  # step, loss, lr, evals
+    wall_s: float = 0.0
+    tokens: int = 0  # real (non-padding) tokens seen by this rank
+    resumed_from: int | None = None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def init_distributed() -> tuple[int, int]:
+    """Initialise torch.distributed through DeepSpeed (gloo on CPU); returns (rank, world)."""
+    if not torch.cuda.is_available():
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")  # say so, rather than have DeepSpeed warn
+    import deepspeed
+
+    os.environ.setdefault("RANK", "0")
+    os.environ.setdefault("LOCAL_RANK", os.environ["RANK"])
+    os.environ.setdefault("WORLD_SIZE", "1")
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    os.environ.setdefault("MASTER_PORT", str(29500 + os.getpid() % 1000))
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    deepspeed.init_distributed(dist_backend=backend, verbose=False)
+    return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+
+
+def deepspeed_config(cfg: TrainConfig, world: int) -> dict[str, Any]:
+    return {
+        "train_micro_batch_size_per_gpu": max(1, cfg.batch_size // world),
+        "gradient_accumulation_steps": 1,
+        "gradient_clipping": cfg.grad_clip,
+        "zero_optimization": {"stage": cfg.zero_stage},
+        "bf16": {"enabled": cfg.precision == "bf16"},
+        "steps_per_print": 10**9,
+        "wall_clock_breakdown": False,
+    }
+
+
+def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return factor
+
+
+def _batches(lengths: Sequence[int], cfg: TrainConfig, epoch: int) -> list[list[int]]:
+    return length_grouped_batches(lengths, cfg.batch_size, seed=cfg.seed * 1000 + epoch)
+
+
+def train(
+    model: torch.nn.Module,
+    train_set: Any,
+    collate: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
+    cfg: TrainConfig,
+    out_dir: Path,
+    evaluate: Evaluate | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> TrainResult:
+    """Train `model` (whose forward(batch) returns (summed loss, number of targets)).
+
+    Args:
+        model: Module returning ``(loss_sum, n_targets)`` for a collated batch.
+        train_set: Indexable examples with ``length`` and ``n_targets`` fields.
+        collate: Turns a list of examples into a padded batch (padding to the batch's longest).
+        cfg: Optimisation settings.
+        out_dir: Checkpoints and best weights live here; a rerun resumes from it.
+        evaluate: Selection scores for the model now; the best weights per key are kept.
+        progress: Called as (step, total_steps, loss) at logging intervals.
+    """
+    import deepspeed
+
+    # --- setup -------------------------------------------------------------------------
+    rank, world = init_distributed()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lengths = list(train_set["length"])
+    n_targets = list(train_set["n_targets"])
+    per_epoch = math.ceil(len(lengths) / cfg.batch_size)
+    total = cfg.max_steps or math.ceil(per_epoch * cfg.epochs)
+    total = min(total, math.ceil(per_epoch * cfg.epochs)) if cfg.max_steps else total
+    eval_at = {round(total * (i + 1) / max(1, cfg.evals)) for i in range(cfg.evals)}
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "norm" not in n.lower()]
+    no_decay = [
+        p for n, p in model.named_parameters() if not (p.ndim > 1 and "norm" not in n.lower())
+    ]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _lr_lambda(total, int(cfg.warmup_ratio * total))
+    )
+    engine, _, _, _ = deepspeed.initialize(
+        model=model,
+        optimizer=optimizer,
+        lr_scheduler=scheduler,
+        config=deepspeed_config(cfg, world),
+        dist_init_required=False,
+    )
+    result = TrainResult(steps=0, best={}, best_step={})
+
+    # --- resume --------------------------------------------------------------------------
+    ckpt_dir = out_dir / "checkpoint"
+    if (ckpt_dir / "latest").is_file():
+        _, state = engine.load_checkpoint(str(ckpt_dir))
+        result = TrainResult(**state["result"])
+        result.resumed_from = state["result"]["steps"]
+        torch.set_rng_state(state["torch_rng"])
+        random.setstate(state["python_rng"])
+
+    # --- loop ----------------------------------------------------------------------------
+    start = time.perf_counter() - result.wall_s
+    step = logged = result.steps
+    running = torch.zeros((), dtype=torch.float32)
+    engine.train()
+    while step < total:
+        epoch, offset = divmod(step, per_epoch)
+        for batch_ids in _batches(lengths, cfg, epoch)[offset:]:
+            global_n = sum(n_targets[i] for i in batch_ids)
+            mine = batch_ids[rank::world]
+            batch = _to_device(collate([train_set[i] for i in mine]), engine.device)
+            loss_sum, _ = engine(batch)
+            loss = loss_sum * world / max(1, global_n)
+            engine.backward(loss)
+            engine.step()
+            step += 1
+            running += loss.detach().float() / world
+            result.tokens += sum(lengths[i] for i in mine)
+            if step % cfg.log_every == 0 or step == total:
+                loss_now = float(running) / (step - logged)  # the one host sync per interval
+                result.curve.append(
+                    {"step": step, "loss": round(loss_now, 5), "lr": scheduler.get_last_lr()[0]}
+                )
+                if progress:
+                    progress(step, total, loss_now)
+                running.zero_()
+                logged = step
+            if evaluate is not None and step in eval_at:
+                _select(engine, evaluate, result, step, out_dir)
+            if step % cfg.checkpoint_every == 0 and step < total:
+                result.steps, result.wall_s = step, time.perf_counter() - start
+                _checkpoint(engine, ckpt_dir, result)
+            if step >= total:
+                break
+
+    # --- finish --------------------------------------------------------------------------
+    result.steps, result.wall_s = step, time.perf_counter() - start
+    torch.save(_module(engine).state_dict(), out_dir / "last.pt")
+    (out_dir / "train_result.json").write_text(json.dumps(asdict(result), indent=1))
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return result
+
+
+def _module(engine: Any) -> torch.nn.Module:
+    return engine.module if hasattr(engine, "module") else engine
+
+
+def _to_device(batch: dict[str, Any], device: Any) -> dict[str, Any]:
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+def _select(engine: Any, evaluate: Evaluate, result: TrainResult, step: int, out_dir: Path) -> None:
+    module = _module(engine)
+    module.eval()
+    with torch.no_grad():
+        scores = evaluate(module)
+    module.train()
+    result.curve.append({"step": step, **{f"eval/{k}": v for k, v in scores.items()}})
+    for key, score in scores.items():
+        if key not in result.best or score > result.best[key]:
+            result.best[key], result.best_step[key] = score, step
+            torch.save(module.state_dict(), out_dir / f"best-{key}.pt")
+
+
+def _checkpoint(engine: Any, ckpt_dir: Path, result: TrainResult) -> None:
+    state = {
+        "result": asdict(result),
+        "torch_rng": torch.get_rng_state(),
+        "python_rng": random.getstate(),
+    }
+    tag = f"step{result.steps}"
+    engine.save_checkpoint(str(ckpt_dir), tag=tag, client_state=state)
+    for old in ckpt_dir.glob("step*"):
+        if old.name != tag:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def iter_batches(dataset: Any, batch_size: int) -> Iterator[list[int]]:
+    """Evaluation batches: length-sorted (no shuffling), so padding stays minimal."""
+    lengths = list(dataset["length"])
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    for i in range(0, len(order), batch_size):
+        yield order[i : i + batch_size]
