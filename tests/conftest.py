@@ -50,3 +50,40 @@ family = "Niger-Congo > Atlantic-Congo > Volta-Niger"
 masakhaner2 = "ibo"
 masakhaner2_transfer = "ibo"
 """
+
+
+def make_tiny_backbone(folder: Path, architecture: str = "xlm-roberta", dropout: float = 0.1) -> Path:
+    """A 2-layer, hidden-32 encoder with a tokenizer trained on real FLORES lines (~1 s)."""
+    from bench.formats import read_lines
+    from bench.pretrain import new_model, train_tokenizer
+
+    lines = []
+    for name in ("eng_Latn", "swh_Latn", "hau_Latn", "yor_Latn"):
+        lines += read_lines(DATA_ROOT / "flores200" / "devtest" / f"{name}.devtest")[:200]
+    kind = "unigram" if architecture == "xlm-roberta" else "wordpiece"
+    tokenizer = train_tokenizer(kind, lines, 500, architecture)
+    shape = dict(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_length=64)
+    model = new_model(architecture, shape, tokenizer)
+    model.config.hidden_dropout_prob = model.config.attention_probs_dropout_prob = dropout
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_backbone(tmp_path_factory.mktemp("tiny_xlmr"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_backbone(tmp_path_factory.mktemp("tiny_bert"), "bert")
+
+
+@pytest.fixture
+def isolated_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run records and caches go to a temporary folder, never the repository's results/."""
+    monkeypatch.setenv("BENCH_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return tmp_path

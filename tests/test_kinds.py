@@ -1,0 +1,73 @@
+"""A DeepSpeed training step per task head, on real data slices and a tiny backbone."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from bench.kinds import KINDS
+from bench.task import get_task
+from bench.trainer import TrainConfig, train
+
+CASES = [  # task, language whose split trains, setting, label source
+    ("xnli", "en", "zero-shot"),
+    ("masakhaner", "ha", "in-language"),
+    ("flores", "ha", "in-language"),
+]
+
+
+def _slice(task, lang, setting, split, data_root, n):
+    return task.load(lang, split, setting, data_root).dataset.select(range(n))
+
+
+@pytest.mark.parametrize(("task_name", "lang", "setting"), CASES)
+def test_train_predict_score(task_name, lang, setting, tiny_backbone, data_root, tmp_path):
+    task = get_task(task_name)
+    kind = KINDS[task.kind]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_backbone)
+    labels = task.labels(task.setting(setting)) if task.labels else None
+    extra = labels if labels is not None else ("eng", "hau")
+    if task.kind == "translation":
+        kind.add_tags(tokenizer, list(extra))
+    train_rows = _slice(task, lang, setting, "train", data_root, 48)
+    test_rows = _slice(task, "ha" if task_name != "xnli" else "sw", setting, "test", data_root, 16)
+    encoded = kind.encode(train_rows, tokenizer, 48, extra)
+    module = kind.build(tiny_backbone, labels, tokenizer)
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    cfg = TrainConfig(lr=1e-3, batch_size=16, epochs=1, seed=1, evals=1, log_every=1)
+    test_enc = kind.encode(test_rows, tokenizer, 48, extra)
+
+    def evaluate(m):
+        return {"dev": kind.selection_score(m, test_enc, test_rows, tokenizer, extra)}
+
+    result = train(module, encoded, kind.collate(tokenizer), cfg, tmp_path / "run", evaluate)
+    assert result.steps == -(-len(encoded) // 16)  # one epoch of global batches of 16
+    assert all(torch.isfinite(torch.tensor(p["loss"])) for p in result.curve if "loss" in p)
+    assert any(not torch.equal(before[k], v) for k, v in module.state_dict().items()), "no parameter moved"
+    assert (tmp_path / "run" / "best-dev.pt").is_file() and (tmp_path / "run" / "last.pt").is_file()
+    preds = kind.predict(module, test_enc, test_rows, tokenizer, extra)
+    metrics = kind.score(preds, test_rows, extra)
+    if task_name == "xnli":
+        assert len(preds) == 16 and set(preds) <= set(labels)
+        assert 0 <= metrics["accuracy"] <= 1
+    elif task_name == "masakhaner":
+        assert [len(p) for p in preds] == [len(t) for t in test_rows["tokens"]]
+        assert 0 <= metrics["f1"] <= 1 and "per_type" in metrics
+    else:
+        assert set(preds) == {"eng-hau", "hau-eng"} and all(len(v) == 16 for v in preds.values())
+        assert metrics["eng-hau"]["chrf++_signature"].startswith("nrefs:1")
+        assert metrics["eng-hau"]["spbleu"] is None or metrics["eng-hau"]["spbleu"] >= 0
+
+
+def test_tagging_labels_first_subtoken_only(tiny_backbone, data_root):
+    task = get_task("masakhaner")
+    kind = KINDS[task.kind]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_backbone)
+    labels = task.labels(task.setting("in-language"))
+    rows = _slice(task, "ha", "in-language", "test", data_root, 20)
+    enc = kind.encode(rows, tokenizer, 512, labels)
+    for item, tags in zip(enc, rows["tags"], strict=True):
+        labelled = [lab for lab in item["labels"] if lab != -100]
+        assert [labels[i] for i in labelled] == tags  # one label per word, in order
+        assert item["n_targets"] == len(tags) == len(item["first"])
