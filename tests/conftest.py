@@ -52,7 +52,9 @@ masakhaner2_transfer = "ibo"
 """
 
 
-def make_tiny_backbone(folder: Path, architecture: str = "xlm-roberta", dropout: float = 0.1) -> Path:
+def make_tiny_backbone(
+    folder: Path, architecture: str = "xlm-roberta", dropout: float = 0.1
+) -> Path:
     """A 2-layer, hidden-32 encoder with a tokenizer trained on real FLORES lines (~1 s)."""
     from bench.formats import read_lines
     from bench.pretrain import new_model, train_tokenizer

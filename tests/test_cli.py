@@ -92,15 +92,6 @@ def test_contamination_command_writes_clean_corpora(capsys, data_root, tmp_path)
     assert report[0]["hits"]["masakhaner2/swa/test"] >= 1709
 
 
-def test_run_is_an_honest_placeholder(capsys, data_root):
-    code, out, err = run(
-        capsys, "run", "--method", "full", "--langs", "sw,yo,ha", "--data-root", str(data_root)
-    )
-    assert code == 3
-    assert "Nothing was trained" in err
-    assert "xnli_mt" in out and "MT" in out
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -44,7 +44,9 @@ def test_train_predict_score(task_name, lang, setting, tiny_backbone, data_root,
     result = train(module, encoded, kind.collate(tokenizer), cfg, tmp_path / "run", evaluate)
     assert result.steps == -(-len(encoded) // 16)  # one epoch of global batches of 16
     assert all(torch.isfinite(torch.tensor(p["loss"])) for p in result.curve if "loss" in p)
-    assert any(not torch.equal(before[k], v) for k, v in module.state_dict().items()), "no parameter moved"
+    assert any(not torch.equal(before[k], v) for k, v in module.state_dict().items()), (
+        "no parameter moved"
+    )
     assert (tmp_path / "run" / "best-dev.pt").is_file() and (tmp_path / "run" / "last.pt").is_file()
     preds = kind.predict(module, test_enc, test_rows, tokenizer, extra)
     metrics = kind.score(preds, test_rows, extra)

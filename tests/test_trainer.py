@@ -31,7 +31,9 @@ def _run(folder, out, seed=1, cfg_extra=None, progress=None):
     kind, tokenizer, data = _setup(folder)
     seed_everything(seed)
     module = kind.build(folder, LABELS, tokenizer)
-    cfg = TrainConfig(lr=1e-3, batch_size=8, epochs=2, seed=seed, evals=0, log_every=1, **(cfg_extra or {}))
+    cfg = TrainConfig(
+        lr=1e-3, batch_size=8, epochs=2, seed=seed, evals=0, log_every=1, **(cfg_extra or {})
+    )
     result = train(module, data, kind.collate(tokenizer), cfg, out, progress=progress)
     return result, module.state_dict()
 
@@ -65,7 +67,9 @@ def test_resume_after_interruption_equals_uninterrupted(tiny_backbone, tmp_path,
     assert resumed.resumed_from == 8
     assert resumed.steps == full.steps == 16
     assert all(torch.allclose(w_full[k], w_resumed[k], atol=1e-6) for k in w_full)
-    assert [p["loss"] for p in resumed.curve] == pytest.approx([p["loss"] for p in full.curve], abs=1e-5)
+    assert [p["loss"] for p in resumed.curve] == pytest.approx(
+        [p["loss"] for p in full.curve], abs=1e-5
+    )
 
 
 def _free_port() -> int:
@@ -75,10 +79,15 @@ def _free_port() -> int:
 
 
 def _rank(rank, world, port, folder, out):
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    os.environ.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
     torch.set_num_threads(1)
-    result, weights = _run(folder, out / f"rank{rank}")
+    _result, weights = _run(folder, out / f"rank{rank}")
     if rank == 0:
         torch.save(weights, out / "weights.pt")
 
@@ -93,7 +102,9 @@ def test_two_ranks_equal_one_rank(tmp_path):
         out = tmp_path / f"w{world}"
         out.mkdir()
         port = _free_port()
-        procs = [ctx.Process(target=_rank, args=(r, world, port, folder, out)) for r in range(world)]
+        procs = [
+            ctx.Process(target=_rank, args=(r, world, port, folder, out)) for r in range(world)
+        ]
         for p in procs:
             p.start()
         for p in procs:

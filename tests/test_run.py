@@ -1,0 +1,145 @@
+"""`bench run` end to end on a tiny backbone: records written whole, reruns skipped, errors."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+
+import pytest
+
+from bench.cli import main
+from bench.results import read_predictions, record_path, write_atomic, write_record
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_info.value.code or 0, out, err
+
+
+def test_run_writes_complete_records_and_skips_them_next_time(
+    capsys, tiny_backbone, data_root, isolated_outputs
+):
+    args = [
+        "run",
+        "--backbone",
+        str(tiny_backbone),
+        "--tasks",
+        "xnli",
+        "--langs",
+        "sw,ha",
+        "--seeds",
+        "7",
+        "--set",
+        "max_steps=3",
+        "--set",
+        "evals=1",
+        "--data-root",
+        str(data_root),
+    ]
+    code, out, _ = run(capsys, *args)
+    assert code == 0, out
+    records = sorted((isolated_outputs / "results").rglob("*-seed7-*.json"))
+    assert [r.parts[-6:-4] for r in records] == [("xnli", "hau"), ("xnli", "swa")]
+    rec = json.loads(records[1].read_text())
+    assert rec["config"]["seed"] == 7 and rec["config"]["selection"] == "source-dev"
+    assert rec["selection"]["split"] == "source-dev" and rec["selection"]["step"] == 3
+    assert set(rec["config"]["data"]) == {"train", "source-dev", "test:swa"}
+    assert rec["data"]["test:swa"]["rows"] == 5010 and rec["machine_translated_test"] is False
+    assert json.loads(records[0].read_text())["machine_translated_test"] is True
+    assert rec["environment"]["packages"]["deepspeed"] == "0.19.8"
+    assert rec["environment"]["git"]["commit"]
+    assert len(read_predictions(records[1])) == 5010
+    assert rec["training"]["tokens_per_s"] > 0 and rec["training"]["curve"]
+    # A second run finds every record and trains nothing.
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "0 of 1 trainings to run" in out
+
+
+def test_dry_run_prints_the_plan(capsys, data_root, isolated_outputs, tiny_backbone):
+    code, out, _ = run(
+        capsys,
+        "run",
+        "--backbone",
+        str(tiny_backbone),
+        "--langs",
+        "sw,yo,ha",
+        "--seeds",
+        "1,2",
+        "--settings",
+        "zero-shot,in-language",
+        "--dry-run",
+        "--data-root",
+        str(data_root),
+    )
+    assert code == 0
+    assert "backbone: tiny_xlmr0 (local folder)" in out
+    # xnli: 2 zero-shot; masakhaner: 2 zero-shot + 6 in-language; flores: 6 per-language
+    assert "16 of 16 trainings to run" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--method", "full"], "method 'full' is not available yet"),
+        (["--seeds", "1,x"], "invalid --seeds '1,x'"),
+        (["--seeds", "1,1"], "invalid --seeds '1,1'"),
+        (["--set", "learning_rate=1"], "unknown setting --set learning_rate"),
+        (["--set", "lr"], "invalid --set 'lr'"),
+        (["--set", "epochs=many"], "--set epochs=many: expected a float"),
+        (["--backbone", "xlmr_bas"], "unknown backbone 'xlmr_bas' (did you mean 'xlmr_base'?)"),
+        (
+            ["--tasks", "masakhaner", "--settings", "in-language", "--selection", "source-dev"],
+            "selection 'source-dev' needs English training data",
+        ),
+        (["--selection", "best"], "unknown selection 'best'"),
+    ],
+)
+def test_bad_run_values(capsys, args, message, data_root, isolated_outputs):
+    code, _, err = run(
+        capsys, "run", "--backbone", "tiny_xlmr", "--dry-run", "--data-root", str(data_root), *args
+    )
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "r.json"
+    with pytest.raises(TypeError):
+        write_atomic(target, object())  # fails inside the write
+    assert list(tmp_path.iterdir()) == []
+
+
+def _writer(folder, worker):
+    for i in range(25):
+        config = {
+            "task": "xnli",
+            "lang": "swa",
+            "backbone": "b",
+            "method": "m",
+            "setting": "zero-shot",
+            "selection": "source-dev",
+            "seed": worker * 100 + i,
+        }
+        write_record(
+            record_path(folder, config),
+            {"config": config, "metrics": {"accuracy": i / 25}},
+            ["x"] * 100,
+        )
+
+
+def test_concurrent_record_writes_all_land(tmp_path):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(tmp_path, w)) for w in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    records = list(tmp_path.rglob("*.json"))
+    assert len(records) == 50
+    for path in records:
+        assert json.loads(path.read_text())["predictions"]["file"].endswith(".predictions.json.gz")
+        assert read_predictions(path) == ["x"] * 100
+    assert not list(tmp_path.rglob("*.tmp"))
