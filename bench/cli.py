@@ -195,6 +195,15 @@ def run(
     plan.run(request, resolve_root(data_root), dry_run=dry_run, echo=typer.echo)
 
 
+@app.command()
+def summary() -> None:
+    """Mean ± std over seeds of every cell in results/ (Markdown)."""
+    from bench.paths import results_dir
+    from bench.summary import summary_table
+
+    typer.echo(summary_table(results_dir()))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors become one clean line and exit code 2."""
     try:

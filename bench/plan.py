@@ -5,6 +5,7 @@ Exercise: ``bench run --method baseline --langs sw,yo,ha --dry-run``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,6 +84,8 @@ def groups_for(request: Request) -> list[Group]:
 
 
 def run(request: Request, root: Path | None, dry_run: bool, echo: Callable[[str], None]) -> None:
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
+        echo = lambda _line: None  # noqa: E731
     backbone, why = resolve_backbone(request.backbone)
     echo(f"backbone: {backbone.name} ({why})")
     overrides = parse_overrides(request.overrides)

@@ -258,6 +258,7 @@ def build(spec: Backbone, root: Path | None, cache_dir: Path) -> tuple[Path, dic
     key, corpus_lines, report_json = build_key(spec, root)
     final = cache_dir / "backbones" / f"{spec.name}-{key}"
     if (final / "build.json").is_file():
+        _publish(final)
         return final, json.loads((final / "build.json").read_text())["provenance"]
     corpus = list(corpus_lines)
     work = cache_dir / "backbones" / f".{spec.name}-{key}.work"
@@ -310,4 +311,15 @@ def build(spec: Backbone, root: Path | None, cache_dir: Path) -> tuple[Path, dic
     )
     os.replace(staging, final)  # whole or not at all
     shutil.rmtree(work, ignore_errors=True)
+    _publish(final)
     return final, provenance
+
+
+def _publish(final: Path) -> None:
+    """Keep the build record (provenance + loss curve, no weights) with the run records."""
+    from bench.paths import results_dir
+    from bench.results import write_atomic
+
+    target = results_dir() / "backbones" / f"{final.name}.json"
+    if not target.is_file():
+        write_atomic(target, (final / "build.json").read_bytes())
