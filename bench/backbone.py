@@ -124,9 +124,9 @@ def backbone_id(backbone: Backbone, root: Path | None) -> str:
     if backbone.path is not None:
         return str(backbone.path)
     if backbone.offline:
-        from bench.pretrain import build_key
+        from bench.pretrain import cached_build_key
 
-        return f"{backbone.name}-{build_key(backbone, root)[0]}"
+        return f"{backbone.name}-{cached_build_key(backbone, root)}"
     return f"{backbone.hub_id}@{backbone.revision}"
 
 

@@ -235,6 +235,36 @@ def build_key(spec: Backbone, root: Path | None) -> tuple[str, tuple[str, ...], 
     return _build_key(spec.name, root)
 
 
+def cached_build_key(spec: Backbone, root: Path | None) -> str:
+    """The build key alone, remembered on disk per data-root fingerprint: deriving it means
+    reading and decontaminating the whole corpus (~10 s), too slow for a rerun that skips."""
+    from bench.paths import cache_dir
+
+    fingerprint = _root_fingerprint(root)
+    memo = cache_dir() / "keys" / f"{spec.name}-{fingerprint}.json"
+    if memo.is_file():
+        return json.loads(memo.read_text())["key"]
+    key = build_key(spec, root)[0]
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    memo.write_text(json.dumps({"key": key}))
+    return key
+
+
+def _root_fingerprint(root: Path | None) -> str:
+    """Paths, sizes and modification times of every file under the data root, plus the spec
+    and the code version (a changed file or spec gives a new fingerprint)."""
+    from bench.backbone import BASELINE_DIR
+
+    parts = [f"v{BUILD_VERSION}", str(root)]
+    if root is not None:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            st = path.stat()
+            parts.append(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}")
+    for path in sorted(BASELINE_DIR.glob("*.toml")) + sorted((Path(__file__).parent / "languages").glob("*.toml")):
+        parts.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
 @cache
 def _build_key(name: str, root: Path | None) -> tuple[str, tuple[str, ...], str]:
     from bench.backbone import backbones
