@@ -232,7 +232,26 @@ def collate_mlm(pad_id: int):
 
 def build_key(spec: Backbone, root: Path | None) -> tuple[str, tuple[str, ...], str]:
     """(cache key, corpus lines, corpus report JSON) of an offline backbone, without building it."""
-    return _build_key(spec.name, root)
+    return _build_key(
+        spec.name, spec.architecture, json.dumps(dict(spec.build), sort_keys=True), root
+    )
+
+
+@cache
+def _build_key(
+    name: str, architecture: str, build_json: str, root: Path | None
+) -> tuple[str, tuple[str, ...], str]:
+    spec = Backbone(name, name, architecture, build=json.loads(build_json))
+    corpus, report = pretraining_corpus(spec, root)
+    corpus_sha = content_sha256({"text": corpus})
+    key_src = {
+        "spec": dict(spec.build),
+        "arch": spec.architecture,
+        "corpus": corpus_sha,
+        "v": BUILD_VERSION,
+    }
+    key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:12]
+    return key, tuple(corpus), json.dumps({"corpus_sha256": corpus_sha, **report})
 
 
 def cached_build_key(spec: Backbone, root: Path | None) -> str:
@@ -260,26 +279,11 @@ def _root_fingerprint(root: Path | None) -> str:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             st = path.stat()
             parts.append(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}")
-    for path in sorted(BASELINE_DIR.glob("*.toml")) + sorted((Path(__file__).parent / "languages").glob("*.toml")):
+    for path in sorted(BASELINE_DIR.glob("*.toml")) + sorted(
+        (Path(__file__).parent / "languages").glob("*.toml")
+    ):
         parts.append(hashlib.sha256(path.read_bytes()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-
-
-@cache
-def _build_key(name: str, root: Path | None) -> tuple[str, tuple[str, ...], str]:
-    from bench.backbone import backbones
-
-    spec = backbones().get(name)
-    corpus, report = pretraining_corpus(spec, root)
-    corpus_sha = content_sha256({"text": corpus})
-    key_src = {
-        "spec": dict(spec.build),
-        "arch": spec.architecture,
-        "corpus": corpus_sha,
-        "v": BUILD_VERSION,
-    }
-    key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:12]
-    return key, tuple(corpus), json.dumps({"corpus_sha256": corpus_sha, **report})
 
 
 def build(spec: Backbone, root: Path | None, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
