@@ -1,0 +1,236 @@
+"""Training throughput of the suite's trainer against `transformers.Trainer`, per task head.
+
+Same model, same examples (one epoch over the same subset), same global batch, max length,
+optimizer (AdamW, linear schedule) and precision, one after the other in one process:
+
+* ``suite``: bench.trainer (DeepSpeed engine, length-grouped batches, dynamic padding);
+* ``hf-example``: Trainer configured as the Hugging Face example scripts do (run_xnli.py pads
+  to max_length; run_ner.py / run_translation.py pad dynamically, no length grouping);
+* ``hf-tuned``: Trainer as a knowledgeable user would set it (dynamic padding, group_by_length).
+
+Reports real (non-padding) tokens/s, the ratio to each Trainer configuration, the padding
+efficiency of each batching, and model FLOPs utilisation against a matmul peak measured in the
+same run. Writes JSON to results/perf/. Usage:
+
+    python benchmarks/throughput.py --backbone tiny_xlmr --examples 1024 --tasks xnli,masakhaner,flores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from bench.backbone import materialize, resolve_backbone
+from bench.batching import length_grouped_batches, padding_efficiency
+from bench.kinds import KINDS
+from bench.paths import cache_dir, results_dir
+from bench.results import environment, write_atomic
+from bench.source import data_root
+from bench.task import get_task
+from bench.trainer import TrainConfig, seed_everything, train
+
+CASES = {
+    "xnli": ("en", "zero-shot"),
+    "masakhaner": ("en", "zero-shot"),
+    "flores": ("ha", "in-language"),
+}
+
+
+def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
+    """Measured fp32 FLOP/s of a large matmul on this machine (the MFU denominator)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def flops_per_token(module: torch.nn.Module) -> float:
+    """~6 x parameters touched per token (forward + backward), embeddings excluded."""
+    params = sum(p.numel() for n, p in module.named_parameters() if "embeddings" not in n)
+    return 6.0 * params
+
+
+def hf_batches(lengths: list[int], batch: int, grouped: bool, seed: int) -> list[list[int]]:
+    """The batches a Trainer forms: random, or length-grouped (its LengthGroupedSampler)."""
+    if grouped:
+        from transformers.trainer_pt_utils import get_length_grouped_indices
+
+        generator = torch.Generator().manual_seed(seed)
+        order = get_length_grouped_indices(lengths, batch, generator=generator)
+    else:
+        order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(seed)).tolist()
+    return [order[i : i + batch] for i in range(0, len(order), batch)]
+
+
+def run_suite(kind, folder, labels, tokenizer, encoded, cfg, work):
+    seed_everything(cfg.seed)
+    module = kind.build(folder, labels, tokenizer)
+    start = time.perf_counter()
+    train(module, encoded, kind.collate(tokenizer), cfg, work)
+    return time.perf_counter() - start, module
+
+
+def run_hf(task_kind, module, tokenizer, encoded, cfg, pad_to_max: int | None, grouped: bool, work):
+    from transformers import (
+        DataCollatorForSeq2Seq,
+        DataCollatorForTokenClassification,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+    )
+
+    model = module.model
+    columns = {"input_ids", "attention_mask", "labels", "token_type_ids"}
+    data = encoded.remove_columns([c for c in encoded.column_names if c not in columns])
+    if task_kind == "token-classification":
+        collator = DataCollatorForTokenClassification(
+            tokenizer, padding="max_length" if pad_to_max else True, max_length=pad_to_max
+        )
+    elif task_kind == "translation":
+        collator = DataCollatorForSeq2Seq(
+            tokenizer,
+            model=model,
+            padding="max_length" if pad_to_max else True,
+            max_length=pad_to_max,
+        )
+    else:
+        collator = DataCollatorWithPadding(
+            tokenizer, padding="max_length" if pad_to_max else True, max_length=pad_to_max
+        )
+    args = TrainingArguments(
+        output_dir=str(work),
+        per_device_train_batch_size=cfg.batch_size,
+        num_train_epochs=1,
+        learning_rate=cfg.lr,
+        warmup_ratio=cfg.warmup_ratio,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.grad_clip,
+        seed=cfg.seed,
+        logging_steps=cfg.log_every,
+        save_strategy="no",
+        report_to=[],
+        group_by_length=grouped,
+        length_column_name="length",
+        dataloader_num_workers=0,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+    )
+    if grouped:
+        data = data.add_column("length", encoded["length"])
+    trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=collator)
+    start = time.perf_counter()
+    trainer.train()
+    return time.perf_counter() - start
+
+
+def bench_task(name: str, folder: Path, n: int, root: Path, peak: float, max_length: int) -> dict:
+    from transformers import AutoTokenizer
+
+    task = get_task(name)
+    kind = KINDS[task.kind]
+    lang, setting = CASES[name]
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    labels = task.labels(task.setting(setting)) if task.labels else None
+    extra = labels if labels is not None else ("eng", "hau")
+    if task.kind == "translation":
+        kind.add_tags(tokenizer, list(extra))
+    rows = task.load(lang, "train", setting, root).dataset
+    rows = rows.select(range(min(n if task.kind != "translation" else n // 2, len(rows))))
+    encoded = kind.encode(rows, tokenizer, max_length, extra)
+    lengths = list(encoded["length"])
+    real_tokens = sum(lengths)
+    cfg = TrainConfig(
+        lr=1e-4, batch_size=32, epochs=1, seed=1, evals=0, log_every=20, checkpoint_every=10**9
+    )
+    out: dict = {
+        "task": name,
+        "examples": len(encoded),
+        "real_tokens": real_tokens,
+        "batch_size": cfg.batch_size,
+        "max_length": max_length,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        wall, module = run_suite(kind, folder, labels, tokenizer, encoded, cfg, Path(tmp) / "suite")
+        out["suite"] = {
+            "wall_s": wall,
+            "tokens_per_s": real_tokens / wall,
+            "padding_efficiency": padding_efficiency(
+                lengths, length_grouped_batches(lengths, 32, 1000)
+            ),
+        }
+        per_token = flops_per_token(module)
+        example_pad = (
+            max_length if task.kind == "sequence-pair-classification" else None
+        )  # run_xnli.py pads
+        for label, pad, grouped in (("hf-example", example_pad, False), ("hf-tuned", None, True)):
+            seed_everything(cfg.seed)
+            fresh = kind.build(folder, labels, tokenizer)
+            wall = run_hf(
+                task.kind, fresh, tokenizer, encoded, cfg, pad, grouped, Path(tmp) / label
+            )
+            batches = hf_batches(lengths, 32, grouped, cfg.seed)
+            eff = (
+                padding_efficiency(lengths, batches)
+                if pad is None
+                else real_tokens / (len(lengths) * max_length)
+            )
+            out[label] = {
+                "wall_s": wall,
+                "tokens_per_s": real_tokens / wall,
+                "padding_efficiency": eff,
+            }
+    for label in ("hf-example", "hf-tuned"):
+        out[f"speedup_vs_{label}"] = out["suite"]["tokens_per_s"] / out[label]["tokens_per_s"]
+    for label in ("suite", "hf-example", "hf-tuned"):
+        processed = out[label]["tokens_per_s"] / out[label]["padding_efficiency"]
+        out[label]["mfu"] = processed * per_token / peak
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backbone", default="tiny_xlmr")
+    parser.add_argument("--tasks", default="xnli,masakhaner,flores")
+    parser.add_argument("--examples", type=int, default=1024)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    root = data_root()
+    folder, prov = materialize(resolve_backbone(args.backbone)[0], root, cache_dir())
+    peak = matmul_peak()
+    report = {
+        "backbone": args.backbone,
+        "backbone_id": prov.get("key"),
+        "machine": platform.node(),
+        "peak_flops": peak,
+        "threads": torch.get_num_threads(),
+        "environment": environment(),
+        "tasks": [],
+    }
+    for name in args.tasks.split(","):
+        result = bench_task(name, folder, args.examples, root, peak, args.max_length)
+        report["tasks"].append(result)
+        print(
+            f"{name:<11} suite {result['suite']['tokens_per_s']:8.0f} tok/s | "
+            f"x{result['speedup_vs_hf-example']:.2f} vs example Trainer | x{result['speedup_vs_hf-tuned']:.2f} vs tuned | "
+            f"padding {result['suite']['padding_efficiency']:.1%} | MFU {result['suite']['mfu']:.1%}"
+        )
+    out = (
+        args.out
+        or results_dir() / "perf" / f"throughput-{args.backbone}-{math.floor(time.time())}.json"
+    )
+    write_atomic(out, json.dumps(report, indent=1).encode())
+    print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()
