@@ -253,7 +253,7 @@ def execute(
         }
 
     # --- train ---------------------------------------------------------------------------
-    work = cache / "runs" / run_id({k: v for k, v in base.items()})[:16]
+    work = cache / "runs" / run_id(base)[:16]
     title = f"{group.task.name} {group.setting} {group.train_lang.code} seed {group.seed}"
     with bar(f"fine-tuning {title}") as tick:
         result = train(
@@ -287,7 +287,7 @@ def execute(
             },
             "machine_translated_test": bool(test.provenance["machine_translated"]),
             "data": {role: splits[role].provenance for role in config["data"]},
-            "backbone": backbone_prov | {"folder": None},
+            "backbone": backbone_prov,
             "training": {
                 "steps": result.steps,
                 "wall_s": round(result.wall_s, 2),

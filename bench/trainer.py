@@ -165,6 +165,9 @@ def train(
     result = TrainResult(steps=0, best={}, best_step={})
 
     # --- resume --------------------------------------------------------------------------
+    if (out_dir / "train_result.json").is_file():  # finished before (e.g. killed while testing)
+        model.load_state_dict(torch.load(out_dir / "last.pt", weights_only=True))
+        return TrainResult(**json.loads((out_dir / "train_result.json").read_text()))
     ckpt_dir = out_dir / "checkpoint"
     if (ckpt_dir / "latest").is_file():
         _, state = engine.load_checkpoint(str(ckpt_dir))

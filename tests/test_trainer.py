@@ -122,3 +122,11 @@ def test_length_grouped_batches_pad_little_and_cover_everything():
     assert batches != length_grouped_batches(lengths, 32, seed=4)
     naive = [list(range(i, min(i + 32, 2000))) for i in range(0, 2000, 32)]
     assert padding_efficiency(lengths, naive) < 0.7
+
+
+def test_a_finished_training_is_not_repeated(tiny_backbone, tmp_path):
+    first, w1 = _run(tiny_backbone, tmp_path / "run")
+    calls = []
+    second, w2 = _run(tiny_backbone, tmp_path / "run", progress=lambda *a: calls.append(a))
+    assert calls == [] and second.steps == first.steps and second.curve == first.curve
+    assert _same(w1, w2)
