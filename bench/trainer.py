@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from bench.batching import length_grouped_batches
+from bench.errors import BenchError
 
 Evaluate = Callable[[torch.nn.Module], dict[str, float]]  # selection key -> score (higher better)
 
@@ -44,7 +45,9 @@ class TrainConfig:
     checkpoint_every: int = 200  # steps
     log_every: int = 20  # steps; the only place the loss is read back from the device
     zero_stage: int = 0
-    precision: str = "fp32"  # fp32 | bf16
+    # fp32 | bf16 (DeepSpeed bf16: bf16 weights, fp32 master copy; the GPU setting)
+    # | amp-bf16 (torch.autocast: fp32 weights, bf16 matmuls; for CPUs with AVX-512 BF16)
+    precision: str = "fp32"
 
 
 @dataclass
@@ -133,6 +136,9 @@ def train(
     import deepspeed
 
     # --- setup -------------------------------------------------------------------------
+    if cfg.precision not in ("fp32", "bf16", "amp-bf16"):
+        raise BenchError(f"unknown precision '{cfg.precision}'", hint="use fp32, bf16 or amp-bf16")
+    amp = cfg.precision == "amp-bf16"
     rank, world = init_distributed()
     out_dir.mkdir(parents=True, exist_ok=True)
     lengths = list(train_set["length"])
@@ -187,7 +193,8 @@ def train(
             global_n = sum(n_targets[i] for i in batch_ids)
             mine = batch_ids[rank::world]
             batch = _to_device(collate([train_set[i] for i in mine]), engine.device)
-            loss_sum, _ = engine(batch)
+            with torch.autocast(engine.device.type, dtype=torch.bfloat16, enabled=amp):
+                loss_sum, _ = engine(batch)
             loss = loss_sum * world / max(1, global_n)
             engine.backward(loss)
             engine.step()

@@ -130,3 +130,11 @@ def test_a_finished_training_is_not_repeated(tiny_backbone, tmp_path):
     second, w2 = _run(tiny_backbone, tmp_path / "run", progress=lambda *a: calls.append(a))
     assert calls == [] and second.steps == first.steps and second.curve == first.curve
     assert _same(w1, w2)
+
+
+def test_bf16_autocast_trains_close_to_fp32(tiny_backbone, tmp_path):
+    fp32, _ = _run(tiny_backbone, tmp_path / "fp32")
+    amp, _ = _run(tiny_backbone, tmp_path / "amp", cfg_extra={"precision": "amp-bf16"})
+    losses = [(a["loss"], b["loss"]) for a, b in zip(fp32.curve, amp.curve, strict=True)]
+    assert any(a != b for a, b in losses)  # bf16 matmuls really ran
+    assert all(abs(a - b) < 0.05 for a, b in losses)
