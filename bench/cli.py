@@ -196,12 +196,25 @@ def run(
 
 
 @app.command()
-def summary() -> None:
+def summary(
+    write: Annotated[
+        Path | None,
+        typer.Option(help="Rewrite the summary block of this Markdown file (e.g. README.md)."),
+    ] = None,
+) -> None:
     """Mean ± std over seeds of every cell in results/ (Markdown)."""
     from bench.paths import results_dir
-    from bench.summary import summary_table
+    from bench.summary import replace_block, summary_table
 
-    typer.echo(summary_table(results_dir()))
+    table = summary_table(results_dir())
+    if write is None:
+        typer.echo(table)
+        return
+    try:
+        write.write_text(replace_block(write.read_text(encoding="utf-8"), table), encoding="utf-8")
+    except (OSError, ValueError) as err:
+        raise BenchError(f"{write}: {err}", hint="add the summary markers to the file") from None
+    typer.echo(f"summary written to {write}")
 
 
 def main(argv: list[str] | None = None) -> None:

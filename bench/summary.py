@@ -62,3 +62,19 @@ def summary_table(results: Path) -> str:
     table["MT test"] = table["MT test"].map({True: "MT", False: ""})
     cols = [*KEYS, "metric", "score (mean ± std, n seeds)", "MT test"]
     return table[cols].to_markdown(index=False)
+
+
+START, END = "<!-- bench summary: start -->", "<!-- bench summary: end -->"
+
+
+def replace_block(text: str, table: str) -> str:
+    """`text` with the block between the summary markers replaced by `table`."""
+    if START not in text or END not in text:
+        raise ValueError(f"no {START} ... {END} block")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{table}\n{END}{tail}"
+
+
+def readme_block(text: str) -> str:
+    return text.split(START, 1)[1].split(END, 1)[0].strip()
