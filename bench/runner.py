@@ -15,6 +15,7 @@ import random
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from bench.language import Language, get_language
 from bench.progress import bar
 from bench.results import environment, record_path, run_id, write_record
 from bench.source import LoadedSplit
-from bench.task import SOURCE_LANGUAGE, Task
+from bench.task import SOURCE_LANGUAGE, Task, get_task
 from bench.trainer import TrainConfig, seed_everything, train
 
 SELECTIONS = ("source-dev", "target-dev", "last")
@@ -113,7 +114,13 @@ def plan_groups(
 
 
 def _load(task: Task, lang: Language, split: str, setting: str, root: Path | None) -> LoadedSplit:
-    return task.load(lang, split, setting, root)
+    """Splits are read once per process: the seeds of a grid share them."""
+    return _load_named(task.name, lang.code, split, setting, root)
+
+
+@cache
+def _load_named(task: str, lang: str, split: str, setting: str, root: Path | None) -> LoadedSplit:
+    return get_task(task).load(lang, split, setting, root)
 
 
 def prepare(group: Group, root: Path | None) -> dict[str, LoadedSplit]:
