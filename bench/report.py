@@ -133,23 +133,6 @@ def splits_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def plan_data(
-    method: str, langs: str, tasks: str | None, root: Path | None
-) -> list[dict[str, Any]]:
-    """Every split a `bench run` would read: tasks named, or all that cover the languages."""
-    targets = parse_langs(langs)
-    chosen = parse_tasks(tasks)
-    if tasks is None:
-        chosen = [t for t in chosen if any(t.coverage(lang) for lang in targets)]
-    rows = []
-    for task in chosen:
-        covered = ",".join(
-            lang.code for lang in targets if tasks is not None or task.coverage(lang)
-        )
-        rows += load_task_splits(task.name, covered, None, root)
-    return rows
-
-
 def contamination(
     langs: str, corpora: str, root: Path | None, out: Path | None, report_path: Path | None = None
 ) -> list[Report]:

@@ -16,7 +16,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,11 +258,3 @@ def _checkpoint(engine: Any, ckpt_dir: Path, result: TrainResult) -> None:
     for old in ckpt_dir.glob("step*"):
         if old.name != tag:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def iter_batches(dataset: Any, batch_size: int) -> Iterator[list[int]]:
-    """Evaluation batches: length-sorted (no shuffling), so padding stays minimal."""
-    lengths = list(dataset["length"])
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    for i in range(0, len(order), batch_size):
-        yield order[i : i + batch_size]
