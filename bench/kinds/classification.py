@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from bench.kinds.common import encoder_inputs, eval_batches, pad
+from bench.kinds.common import encoder_inputs, eval_batches, pad_encoder_inputs
 
 
 class Classifier(torch.nn.Module):
@@ -47,10 +47,7 @@ def encode(dataset: Any, tokenizer: Any, max_length: int, labels: list[str]) -> 
 
 def collate(tokenizer: Any):
     def fn(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        batch = {"input_ids": pad([x["input_ids"] for x in items], tokenizer.pad_token_id)}
-        batch["attention_mask"] = (batch["input_ids"] != tokenizer.pad_token_id).long()
-        if "token_type_ids" in items[0]:
-            batch["token_type_ids"] = pad([x["token_type_ids"] for x in items], 0)
+        batch = pad_encoder_inputs(items, tokenizer.pad_token_id)
         batch["labels"] = torch.tensor([x["labels"] for x in items], dtype=torch.long)
         return batch
 

@@ -27,3 +27,12 @@ def eval_batches(lengths: Sequence[int], size: int) -> Iterator[list[int]]:
 def encoder_inputs(batch: dict[str, Any]) -> dict[str, Any]:
     keys = ("input_ids", "attention_mask", "token_type_ids")
     return {k: batch[k] for k in keys if k in batch}
+
+
+def pad_encoder_inputs(items: Sequence[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
+    """input_ids, attention_mask (and token_type_ids, for BERT) padded to the batch's longest."""
+    batch = {"input_ids": pad([x["input_ids"] for x in items], pad_id)}
+    batch["attention_mask"] = (batch["input_ids"] != pad_id).long()
+    if "token_type_ids" in items[0]:
+        batch["token_type_ids"] = pad([x["token_type_ids"] for x in items], 0)
+    return batch
