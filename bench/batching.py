@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 
 MEGA = 50  # batches per sorting window: larger packs tighter but is less random
 
@@ -31,3 +32,9 @@ def padding_efficiency(lengths: Sequence[int], batches: Sequence[Sequence[int]])
     real = sum(lengths[i] for b in batches for i in b)
     processed = sum(max(lengths[i] for i in b) * len(b) for b in batches if b)
     return real / max(1, processed)
+
+
+def rows(dataset: Any) -> list[dict[str, Any]]:
+    """The examples as plain dicts, converted once (an Arrow `datasets.Dataset` indexed row by
+    row costs ~0.1 ms a row, which adds up in a training loop)."""
+    return dataset.to_list() if hasattr(dataset, "to_list") else list(dataset)

@@ -9,6 +9,8 @@ selection both come from that one training. Exercise:
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import os
 import random
@@ -145,6 +147,44 @@ def prepare(group: Group, root: Path | None) -> dict[str, LoadedSplit]:
     return splits
 
 
+def encoded(
+    kind: Any, split: LoadedSplit, tokenizer: Any, max_length: int, extra: Any, cache: Path
+) -> Any:
+    """`kind.encode` through a `datasets.map` cache file keyed by everything the result depends
+    on (the split's content, the tokenizer, max length, labels/codes, the kind's source code),
+    so the seeds and reruns of a grid tokenise each split once."""
+    key = hashlib.sha256()
+    for part in (
+        split.provenance["sha256"],
+        _tokenizer_identity(tokenizer),
+        str(max_length),
+        json.dumps(list(extra)),
+        Path(inspect.getfile(kind)).read_text(),
+    ):
+        key.update(part.encode())
+        key.update(b"\0")
+    folder = cache / "encoded"
+    folder.mkdir(parents=True, exist_ok=True)
+    return kind.encode(
+        split.dataset,
+        tokenizer,
+        max_length,
+        extra,
+        cache_file=str(folder / f"{kind.__name__.rsplit('.', 1)[-1]}-{key.hexdigest()[:20]}.arrow"),
+    )
+
+
+def _tokenizer_identity(tokenizer: Any) -> str:
+    """The vocabulary, normalisation and added tokens; not the truncation/padding state that
+    a call leaves on a fast tokenizer."""
+    if not tokenizer.is_fast:
+        return repr(tokenizer)
+    state = json.loads(tokenizer.backend_tokenizer.to_str())
+    state.pop("truncation", None)
+    state.pop("padding", None)
+    return json.dumps(state, sort_keys=True)
+
+
 def base_config(
     group: Group,
     method: str,
@@ -240,7 +280,7 @@ def execute(
     if group.task.kind == "translation":
         kind.add_tags(tokenizer, list(extra))
     encode = {
-        role: kind.encode(split.dataset, tokenizer, max_length, extra)
+        role: encoded(kind, split, tokenizer, max_length, extra, cache)
         for role, split in splits.items()
     }
     train_set = encode["train"]

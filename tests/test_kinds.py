@@ -73,3 +73,29 @@ def test_tagging_labels_first_subtoken_only(tiny_backbone, data_root):
         labelled = [lab for lab in item["labels"] if lab != -100]
         assert [labels[i] for i in labelled] == tags  # one label per word, in order
         assert item["n_targets"] == len(tags) == len(item["first"])
+
+
+def test_encoding_is_cached_per_content(tiny_backbone, data_root, tmp_path):
+    """The second tokenisation of a split is read back from the cache file, equal to the
+    first; another max length or other content gets another file."""
+    from bench.runner import encoded
+    from bench.source import LoadedSplit
+
+    task = get_task("masakhaner")
+    kind = KINDS[task.kind]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_backbone)
+    labels = task.labels(task.setting("in-language"))
+    split = task.load("ha", "train", "in-language", data_root)
+    small = LoadedSplit(split.dataset.select(range(64)), {**split.provenance, "sha256": "a" * 64})
+    first = encoded(kind, small, tokenizer, 48, labels, tmp_path)
+    files = sorted((tmp_path / "encoded").glob("*.arrow"))
+    assert len(files) == 1
+    again = encoded(kind, small, tokenizer, 48, labels, tmp_path)
+    assert again.to_list() == first.to_list()
+    assert again.cache_files[0]["filename"] == str(files[0])
+    encoded(kind, small, tokenizer, 32, labels, tmp_path)
+    other = LoadedSplit(
+        split.dataset.select(range(64, 96)), {**small.provenance, "sha256": "b" * 64}
+    )
+    encoded(kind, other, tokenizer, 48, labels, tmp_path)
+    assert len(list((tmp_path / "encoded").glob("*.arrow"))) == 3

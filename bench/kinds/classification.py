@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from bench.batching import rows
 from bench.kinds.common import encoder_inputs, eval_batches, pad_encoder_inputs
 
 
@@ -30,7 +31,9 @@ def build(folder: Path, labels: list[str], tokenizer: Any) -> torch.nn.Module:
     )
 
 
-def encode(dataset: Any, tokenizer: Any, max_length: int, labels: list[str]) -> Any:
+def encode(
+    dataset: Any, tokenizer: Any, max_length: int, labels: list[str], cache_file: str | None = None
+) -> Any:
     def fn(batch: dict[str, list]) -> dict[str, list]:
         enc = tokenizer(
             batch["premise"], batch["hypothesis"], truncation=True, max_length=max_length
@@ -41,7 +44,11 @@ def encode(dataset: Any, tokenizer: Any, max_length: int, labels: list[str]) -> 
         return dict(enc)
 
     return dataset.map(
-        fn, batched=True, remove_columns=dataset.column_names, load_from_cache_file=False
+        fn,
+        batched=True,
+        remove_columns=dataset.column_names,
+        cache_file_name=cache_file,
+        load_from_cache_file=cache_file is not None,
     )
 
 
@@ -64,9 +71,9 @@ def predict(
     batch_size: int = 128,
 ) -> list[str]:
     out: list[str] = [""] * len(encoded)
-    gather = collate(tokenizer)
+    gather, examples = collate(tokenizer), rows(encoded)
     for ids in eval_batches(encoded["length"], batch_size):
-        logits = module.model(**encoder_inputs(gather([encoded[i] for i in ids]))).logits
+        logits = module.model(**encoder_inputs(gather([examples[i] for i in ids]))).logits
         for i, k in zip(ids, logits.argmax(-1).tolist(), strict=True):
             out[i] = labels[k]
     return out

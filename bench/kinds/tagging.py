@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from bench.batching import rows
 from bench.kinds.common import encoder_inputs, eval_batches, pad, pad_encoder_inputs
 
 IGNORE = -100
@@ -19,13 +20,13 @@ class Tagger(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | int]:
         logits = self.model(**encoder_inputs(batch)).logits.float()
         labels = batch["labels"]
         loss = torch.nn.functional.cross_entropy(
             logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE, reduction="sum"
         )
-        return loss, int((labels != IGNORE).sum())
+        return loss, (labels != IGNORE).sum()  # a tensor: no host sync in the step
 
 
 def build(folder: Path, labels: list[str], tokenizer: Any) -> torch.nn.Module:
@@ -34,7 +35,9 @@ def build(folder: Path, labels: list[str], tokenizer: Any) -> torch.nn.Module:
     return Tagger(AutoModelForTokenClassification.from_pretrained(folder, num_labels=len(labels)))
 
 
-def encode(dataset: Any, tokenizer: Any, max_length: int, labels: list[str]) -> Any:
+def encode(
+    dataset: Any, tokenizer: Any, max_length: int, labels: list[str], cache_file: str | None = None
+) -> Any:
     index = {label: i for i, label in enumerate(labels)}
 
     def fn(batch: dict[str, list]) -> dict[str, list]:
@@ -67,7 +70,11 @@ def encode(dataset: Any, tokenizer: Any, max_length: int, labels: list[str]) -> 
         return out
 
     return dataset.map(
-        fn, batched=True, remove_columns=dataset.column_names, load_from_cache_file=False
+        fn,
+        batched=True,
+        remove_columns=dataset.column_names,
+        cache_file_name=cache_file,
+        load_from_cache_file=cache_file is not None,
     )
 
 
@@ -92,9 +99,9 @@ def predict(
     """Tags per word; words without a sub-token inside `max_length` get ``O``."""
     words = [len(t) for t in dataset["tokens"]]
     out = [["O"] * n for n in words]
-    gather = collate(tokenizer)
+    gather, examples = collate(tokenizer), rows(encoded)
     for ids in eval_batches(encoded["length"], batch_size):
-        items = [encoded[i] for i in ids]
+        items = [examples[i] for i in ids]
         best = module.model(**encoder_inputs(gather(items))).logits.argmax(-1)
         for row, (i, item) in enumerate(zip(ids, items, strict=True)):
             for w, pos in enumerate(item["first"]):

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from bench.batching import rows
 from bench.kinds.common import eval_batches, pad
 
 IGNORE = -100
@@ -25,7 +26,7 @@ class Seq2Seq(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | int]:
         logits = self.model(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
@@ -36,7 +37,7 @@ class Seq2Seq(torch.nn.Module):
         loss = torch.nn.functional.cross_entropy(
             logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE, reduction="sum"
         )
-        return loss, int((labels != IGNORE).sum())
+        return loss, (labels != IGNORE).sum()  # a tensor: no host sync in the step
 
 
 def build(folder: Path, labels: list[str] | None, tokenizer: Any) -> torch.nn.Module:
@@ -60,7 +61,13 @@ def add_tags(tokenizer: Any, codes: list[str]) -> None:
     tokenizer.add_special_tokens({"additional_special_tokens": [tag(c) for c in codes]})
 
 
-def encode(dataset: Any, tokenizer: Any, max_length: int, codes: tuple[str, str]) -> Any:
+def encode(
+    dataset: Any,
+    tokenizer: Any,
+    max_length: int,
+    codes: tuple[str, str],
+    cache_file: str | None = None,
+) -> Any:
     """Both directions of every pair: (tag(xx) + English -> xx) and (tag(en) + xx -> English)."""
     src_code, tgt_code = codes
 
@@ -92,7 +99,11 @@ def encode(dataset: Any, tokenizer: Any, max_length: int, codes: tuple[str, str]
 
     indexed = dataset.add_column("row", list(range(len(dataset))))
     return indexed.map(
-        fn, batched=True, remove_columns=indexed.column_names, load_from_cache_file=False
+        fn,
+        batched=True,
+        remove_columns=indexed.column_names,
+        cache_file_name=cache_file,
+        load_from_cache_file=cache_file is not None,
     )
 
 
@@ -125,16 +136,13 @@ def predict(
     """Beam-search translations per direction, in the dataset's row order."""
     out: dict[str, list[str]] = {}
     limit = module.model.decoder.config.max_position_embeddings - 4  # XLM-R offsets positions by 2
-    for direction in sorted(set(encoded["direction"])):
-        part = encoded.filter(
-            lambda d, want=direction: d == want,
-            input_columns="direction",
-            load_from_cache_file=False,
-        )
+    every = rows(encoded)
+    for direction in sorted({r["direction"] for r in every}):
+        examples = [r for r in every if r["direction"] == direction]
         hyps = [""] * len(dataset)
-        for ids in eval_batches(part["length"], batch_size):
-            rows = [part[i] for i in ids]
-            src = pad([r["input_ids"] for r in rows], tokenizer.pad_token_id)
+        for ids in eval_batches([r["length"] for r in examples], batch_size):
+            batch = [examples[i] for i in ids]
+            src = pad([r["input_ids"] for r in batch], tokenizer.pad_token_id)
             gen = module.model.generate(
                 input_ids=src,
                 attention_mask=(src != tokenizer.pad_token_id).long(),
@@ -143,7 +151,7 @@ def predict(
                 early_stopping=True,
             )
             for r, text in zip(
-                rows, tokenizer.batch_decode(gen, skip_special_tokens=True), strict=True
+                batch, tokenizer.batch_decode(gen, skip_special_tokens=True), strict=True
             ):
                 hyps[r["index"]] = text.strip()
         out[direction] = hyps
@@ -169,7 +177,8 @@ def selection_score(
 ) -> float:
     """Negative teacher-forced dev loss per target token (cheap; no decoding during training)."""
     gather, total, count = collate(tokenizer), 0.0, 0
+    examples = rows(encoded)
     for ids in eval_batches(encoded["length"], 64):
-        loss, n = module(gather([encoded[i] for i in ids]))
-        total, count = total + float(loss), count + n
+        loss, n = module(gather([examples[i] for i in ids]))
+        total, count = total + float(loss), count + int(n)
     return -total / max(1, count)
