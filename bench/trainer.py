@@ -148,16 +148,16 @@ def train(
     total = cfg.max_steps or math.ceil(per_epoch * cfg.epochs)
     total = min(total, math.ceil(per_epoch * cfg.epochs)) if cfg.max_steps else total
     eval_at = {round(total * (i + 1) / max(1, cfg.evals)) for i in range(cfg.evals)}
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "norm" not in n.lower()]
-    no_decay = [
-        p for n, p in model.named_parameters() if not (p.ndim > 1 and "norm" not in n.lower())
-    ]
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in trainable if p.ndim > 1 and "norm" not in n.lower()]
+    no_decay = [p for n, p in trainable if not (p.ndim > 1 and "norm" not in n.lower())]
     optimizer = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": cfg.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ],
         lr=cfg.lr,
+        fused=True,  # one kernel for all parameters (CPU and GPU); what Trainer uses by default
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _lr_lambda(total, int(cfg.warmup_ratio * total))
@@ -184,6 +184,11 @@ def train(
         random.setstate(state["python_rng"])
 
     # --- loop ----------------------------------------------------------------------------
+    # Optional hooks of a module with an auxiliary objective (methods/adversarial.py):
+    # begin(total_steps) once, after resuming; log_metrics() -> dict at logging intervals.
+    inner = _module(engine)
+    if hasattr(inner, "begin"):
+        inner.begin(total)
     start = time.perf_counter() - result.wall_s
     step = logged = result.steps
     running = torch.zeros((), dtype=torch.float32)
@@ -204,9 +209,10 @@ def train(
             result.tokens += sum(lengths[i] for i in mine)
             if step % cfg.log_every == 0 or step == total:
                 loss_now = float(running) / (step - logged)  # the one host sync per interval
-                result.curve.append(
-                    {"step": step, "loss": round(loss_now, 5), "lr": scheduler.get_last_lr()[0]}
-                )
+                point = {"step": step, "loss": round(loss_now, 5), "lr": scheduler.get_last_lr()[0]}
+                if hasattr(inner, "log_metrics"):
+                    point.update(inner.log_metrics())
+                result.curve.append(point)
                 if progress:
                     progress(step, total, loss_now)
                 running.zero_()
