@@ -32,6 +32,7 @@ class Backbone:
     revision: str | None = None
     build: Mapping[str, Any] = field(default_factory=dict)  # offline backbones only
     recipes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # task -> hparams
+    methods: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # method -> settings
     path: Path | None = None  # a local folder given instead of a registry name
 
     @property
@@ -76,6 +77,7 @@ def _parse(path: Path) -> Backbone:
         revision=data.get("revision"),
         build=data.get("build", {}),
         recipes=data.get("recipes", {}),
+        methods=data.get("methods", {}),
     )
 
 
@@ -107,8 +109,9 @@ def resolve_backbone(name: str | None) -> tuple[Backbone, str]:
         folder = Path(name).resolve()
         arch = "bert" if '"bert"' in (folder / "config.json").read_text() else "xlm-roberta"
         recipes = backbones().get(DEFAULT_HUB if arch == "xlm-roberta" else "mbert").recipes
+        like = backbones().get(DEFAULT_HUB if arch == "xlm-roberta" else "mbert")
         return Backbone(
-            folder.name, str(folder), arch, recipes=recipes, path=folder
+            folder.name, str(folder), arch, recipes=recipes, methods=like.methods, path=folder
         ), "local folder"
     if name:
         return backbones().get(name), "as asked"

@@ -46,6 +46,17 @@ def langs() -> None:
 
 
 @app.command()
+def methods() -> None:
+    """List the method plug-ins (entry-point group lowres_bench.methods), one line each."""
+    from bench.method import FULL, registry
+
+    for name, cls in registry().items():
+        typer.echo(f"{name:<16} {cls.summary}  [{cls.paper}]")
+    typer.echo(f"{'full':<16} all four: {' -> '.join(FULL)}; leave one out with full-no-<method>")
+    typer.echo("compose with +, e.g. --method mlm+adversarial; settings: --set mlm.steps=500")
+
+
+@app.command()
 def tasks() -> None:
     """Show the fixed task registry: kind, metrics, settings and dataset sources."""
     typer.echo(report.tasks_table())
@@ -134,7 +145,10 @@ def backbone_build(
 @app.command()
 def run(
     method: Annotated[
-        str, typer.Option(help="Method (plug-ins arrive with the methods issue): baseline.")
+        str,
+        typer.Option(
+            help="baseline, a plug-in (bench methods), a composition (mlm+adversarial), full or full-no-<method>."
+        ),
     ] = "baseline",
     langs: Langs = "sw,yo,ha",
     tasks: Annotated[
@@ -161,7 +175,10 @@ def run(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a recipe value, e.g. --set lr=3e-5 (repeatable)."),
+        typer.Option(
+            "--set",
+            help="Override a recipe value (--set lr=3e-5) or a method setting (--set mlm.steps=500); repeatable.",
+        ),
     ] = None,
     comet: Annotated[
         str | None,

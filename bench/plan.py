@@ -14,9 +14,10 @@ from pathlib import Path
 from bench.backbone import resolve_backbone
 from bench.errors import BenchError
 from bench.language import parse_langs
+from bench.method import parse_method, split_overrides
 from bench.paths import cache_dir, results_dir
 from bench.report import table
-from bench.runner import METHODS, Group, execute, pending, plan_groups, summary_line
+from bench.runner import Group, execute, pending, plan_groups, summary_line
 from bench.task import parse_tasks
 
 
@@ -57,11 +58,7 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
 
 
 def groups_for(request: Request) -> list[Group]:
-    if request.method not in METHODS:
-        raise BenchError(
-            f"method '{request.method}' is not available yet",
-            hint=f"available: {', '.join(METHODS)} (method plug-ins: issue #5)",
-        )
+    parse_method(request.method, split_overrides(parse_overrides(request.overrides))[1])
     langs = parse_langs(request.langs)
     tasks = parse_tasks(request.tasks)
     if request.tasks is None:
@@ -89,6 +86,9 @@ def run(request: Request, root: Path | None, dry_run: bool, echo: Callable[[str]
     backbone, why = resolve_backbone(request.backbone)
     echo(f"backbone: {backbone.name} ({why})")
     overrides = parse_overrides(request.overrides)
+    chosen = parse_method(request.method, split_overrides(overrides)[1], backbone.methods)
+    steps = " -> ".join(chosen.names) or "fine-tuning only"
+    echo(f"method: {chosen.name} ({steps})")
     groups = groups_for(request)
     results, cache = results_dir(), cache_dir()
     rows, todo_groups = [], []

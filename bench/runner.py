@@ -27,6 +27,7 @@ from bench.backbone import Backbone, backbone_id, materialize
 from bench.errors import BenchError
 from bench.kinds import KINDS
 from bench.language import Language, get_language
+from bench.method import Composition, Context, parse_method, split_overrides
 from bench.progress import bar
 from bench.results import environment, record_path, run_id, write_record
 from bench.source import LoadedSplit
@@ -34,7 +35,6 @@ from bench.task import SOURCE_LANGUAGE, Task, get_task
 from bench.trainer import TrainConfig, seed_everything, train
 
 SELECTIONS = ("source-dev", "target-dev", "last")
-METHODS = ("baseline",)  # method plug-ins arrive with the methods issue (#5)
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Group:
     train_lang: Language
     targets: list[Language]
     selections: list[str]
+    adapt_to: list[Language] = field(default_factory=list)  # the request's languages
     configs: dict[tuple[str, str], dict[str, Any]] = field(
         default_factory=dict
     )  # (lang, sel) -> config
@@ -107,11 +108,12 @@ def plan_groups(
             check_selection(sel, setting)
         for seed in seeds:
             if chosen.name == "in-language" or task.name == "flores":
-                groups += [Group(task, setting, seed, lang, [lang], sels) for lang in langs]
+                groups += [
+                    Group(task, setting, seed, lang, [lang], sels, list(langs)) for lang in langs
+                ]
             else:
-                groups.append(
-                    Group(task, setting, seed, get_language(SOURCE_LANGUAGE), list(langs), sels)
-                )
+                source = get_language(SOURCE_LANGUAGE)
+                groups.append(Group(task, setting, seed, source, list(langs), sels, list(langs)))
     return groups
 
 
@@ -187,7 +189,7 @@ def _tokenizer_identity(tokenizer: Any) -> str:
 
 def base_config(
     group: Group,
-    method: str,
+    method: Composition,
     backbone: Backbone,
     root: Path | None,
     cfg: TrainConfig,
@@ -195,8 +197,8 @@ def base_config(
     splits: dict[str, LoadedSplit],
     world: int,
 ) -> dict[str, Any]:
-    return {
-        "method": method,
+    config = {
+        "method": method.name,
         "backbone": backbone.name,
         "backbone_id": backbone_id(backbone, root),
         "task": group.task.name,
@@ -207,6 +209,10 @@ def base_config(
         "world_size": world,
         "data": {role: split.provenance["sha256"] for role, split in sorted(splits.items())},
     }
+    if method.methods:  # the baseline's config (and so its run ids) stays as it was
+        config["methods"] = method.config()
+        config["adapted_to"] = sorted(lang.code for lang in (group.adapt_to or group.targets))
+    return config
 
 
 def record_config(base: dict[str, Any], lang: str, selection: str) -> dict[str, Any]:
@@ -221,6 +227,11 @@ def record_config(base: dict[str, Any], lang: str, selection: str) -> dict[str, 
     return {**base, "data": data, "lang": lang, "selection": selection}
 
 
+def composition(method: str, backbone: Backbone, overrides: dict[str, str]) -> Composition:
+    """The method's plug-ins, configured: defaults <- the backbone's [methods.X] <- --set X.k=v."""
+    return parse_method(method, split_overrides(overrides)[1], backbone.methods)
+
+
 def pending(
     group: Group,
     method: str,
@@ -231,10 +242,12 @@ def pending(
     force: bool,
 ) -> tuple[dict, dict, dict, TrainConfig, int]:
     """The records `group` would write that do not exist yet (all of them if `force`)."""
-    cfg, max_length = train_config(backbone, group.task, group.seed, overrides)
+    train_overrides = split_overrides(overrides)[0]
+    cfg, max_length = train_config(backbone, group.task, group.seed, train_overrides)
     splits = prepare(group, root)
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    base = base_config(group, method, backbone, root, cfg, max_length, splits, world)
+    plugins = composition(method, backbone, overrides)
+    base = base_config(group, plugins, backbone, root, cfg, max_length, splits, world)
     todo = {}
     for lang in group.targets:
         for sel in group.selections:
@@ -272,6 +285,26 @@ def execute(
         return []
     folder, backbone_prov = materialize(backbone, root, cache)
     world = base["world_size"]
+    plugins = composition(method, backbone, overrides)
+    ctx = Context(
+        task=group.task,
+        setting=group.setting,
+        seed=group.seed,
+        train_lang=group.train_lang,
+        targets=group.adapt_to or group.targets,
+        backbone=backbone,
+        root=root,
+        cache=cache,
+        backbone_key=base["backbone_id"],
+        input_key=base["backbone_id"],
+        max_length=max_length,
+    )
+    # --- adaptation stages (cached, shared by every task and seed) -------------------------
+    for plugin in plugins.methods:
+        adapted = plugin.adapt(folder, ctx)
+        if adapted is not None:
+            folder, ctx.reports[plugin.name] = adapted
+            ctx.input_key = ctx.reports[plugin.name]["key"]
     # --- model and data -----------------------------------------------------------------
     tokenizer = AutoTokenizer.from_pretrained(folder)
     labels = group.task.labels(group.task.setting(group.setting)) if group.task.labels else None
@@ -279,19 +312,25 @@ def execute(
     extra = labels if labels is not None else (SOURCE_LANGUAGE, group.train_lang.code)
     if group.task.kind == "translation":
         kind.add_tags(tokenizer, list(extra))
+    ctx.tokenizer, ctx.extra = tokenizer, extra
+    for plugin in plugins.methods:  # synthetic training data (back-translation)
+        added = plugin.augment(ctx)
+        if added is not None:
+            splits[f"synthetic:{plugin.name}"], ctx.reports[plugin.name] = added
     encode = {
         role: encoded(kind, split, tokenizer, max_length, extra, cache)
         for role, split in splits.items()
     }
     train_set = encode["train"]
-    if any(r.startswith("few-shot:") for r in encode):
+    more = [v for r, v in encode.items() if r.startswith(("few-shot:", "synthetic:"))]
+    if more:
         from datasets import concatenate_datasets
 
-        train_set = concatenate_datasets(
-            [train_set, *(v for r, v in encode.items() if r.startswith("few-shot:"))]
-        )
+        train_set = concatenate_datasets([train_set, *more])
     seed_everything(group.seed)
     module = kind.build(folder, labels, tokenizer)
+    for plugin in plugins.methods:  # auxiliary objectives during fine-tuning (adversarial)
+        module = plugin.wrap(module, ctx)
 
     def evaluate(m: torch.nn.Module) -> dict[str, float]:
         keys = [r for r in encode if r == "source-dev" or r.startswith("target-dev:")]
@@ -333,6 +372,7 @@ def execute(
                 "score": None if sel == "last" else result.best.get(key),
             },
             "machine_translated_test": bool(test.provenance["machine_translated"]),
+            **({"method_reports": ctx.reports} if ctx.reports else {}),
             "data": {role: splits[role].provenance for role in config["data"]},
             "backbone": backbone_prov,
             "training": {

@@ -123,6 +123,7 @@ def run_hf(task_kind, module, tokenizer, encoded, cfg, pad_to_max: int | None, g
         dataloader_num_workers=0,
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=True,
+        bf16=cfg.precision != "fp32",  # torch.autocast bf16, as the suite's amp-bf16
     )
     if grouped:
         data = data.add_column("length", encoded["length"])
@@ -132,7 +133,9 @@ def run_hf(task_kind, module, tokenizer, encoded, cfg, pad_to_max: int | None, g
     return time.perf_counter() - start
 
 
-def bench_task(name: str, folder: Path, n: int, root: Path, peak: float, max_length: int) -> dict:
+def bench_task(
+    name: str, folder: Path, n: int, root: Path, peak: float, max_length: int, precisions: list[str]
+) -> dict:
     from transformers import AutoTokenizer
 
     task = get_task(name)
@@ -148,36 +151,55 @@ def bench_task(name: str, folder: Path, n: int, root: Path, peak: float, max_len
     encoded = kind.encode(rows, tokenizer, max_length, extra)
     lengths = list(encoded["length"])
     real_tokens = sum(lengths)
-    cfg = TrainConfig(
-        lr=1e-4, batch_size=32, epochs=1, seed=1, evals=0, log_every=20, checkpoint_every=10**9
-    )
     out: dict = {
         "task": name,
         "examples": len(encoded),
         "real_tokens": real_tokens,
-        "batch_size": cfg.batch_size,
+        "batch_size": 32,
         "max_length": max_length,
     }
+    for precision in precisions:
+        cfg = TrainConfig(
+            lr=1e-4,
+            batch_size=32,
+            epochs=1,
+            seed=1,
+            evals=0,
+            log_every=20,
+            checkpoint_every=10**9,
+            precision=precision,
+        )
+        out[precision] = compare(
+            task, kind, folder, labels, tokenizer, encoded, cfg, max_length, peak
+        )
+    return out
+
+
+def compare(task, kind, folder, labels, tokenizer, encoded, cfg, max_length, peak) -> dict:
+    """suite vs the two Trainer configurations at one precision, one after the other."""
+    lengths = list(encoded["length"])
+    real_tokens = sum(lengths)
+    out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         wall, module = run_suite(kind, folder, labels, tokenizer, encoded, cfg, Path(tmp) / "suite")
         out["suite"] = {
             "wall_s": wall,
             "tokens_per_s": real_tokens / wall,
             "padding_efficiency": padding_efficiency(
-                lengths, length_grouped_batches(lengths, 32, 1000)
+                lengths, length_grouped_batches(lengths, cfg.batch_size, 1000)
             ),
         }
         per_token = flops_per_token(module)
         example_pad = (
             max_length if task.kind == "sequence-pair-classification" else None
-        )  # run_xnli.py pads
+        )  # run_xnli.py pads to max_seq_length; run_ner.py / run_translation.py pad dynamically
         for label, pad, grouped in (("hf-example", example_pad, False), ("hf-tuned", None, True)):
             seed_everything(cfg.seed)
             fresh = kind.build(folder, labels, tokenizer)
             wall = run_hf(
                 task.kind, fresh, tokenizer, encoded, cfg, pad, grouped, Path(tmp) / label
             )
-            batches = hf_batches(lengths, 32, grouped, cfg.seed)
+            batches = hf_batches(lengths, cfg.batch_size, grouped, cfg.seed)
             eff = (
                 padding_efficiency(lengths, batches)
                 if pad is None
@@ -202,6 +224,7 @@ def main() -> None:
     parser.add_argument("--tasks", default="xnli,masakhaner,flores")
     parser.add_argument("--examples", type=int, default=1024)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--precisions", default="fp32,amp-bf16")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     root = data_root()
@@ -217,13 +240,20 @@ def main() -> None:
         "tasks": [],
     }
     for name in args.tasks.split(","):
-        result = bench_task(name, folder, args.examples, root, peak, args.max_length)
+        precisions = args.precisions.split(",")
+        result = bench_task(name, folder, args.examples, root, peak, args.max_length, precisions)
         report["tasks"].append(result)
-        print(
-            f"{name:<11} suite {result['suite']['tokens_per_s']:8.0f} tok/s | "
-            f"x{result['speedup_vs_hf-example']:.2f} vs example Trainer | x{result['speedup_vs_hf-tuned']:.2f} vs tuned | "
-            f"padding {result['suite']['padding_efficiency']:.1%} | MFU {result['suite']['mfu']:.1%}"
-        )
+        for p in precisions:
+            r = result[p]
+            print(
+                f"{name:<11} {p:<8} suite {r['suite']['tokens_per_s']:8.0f} tok/s | "
+                f"x{r['speedup_vs_hf-example']:.2f} vs example Trainer "
+                f"({r['hf-example']['tokens_per_s']:.0f}) | x{r['speedup_vs_hf-tuned']:.2f} vs tuned "
+                f"({r['hf-tuned']['tokens_per_s']:.0f}) | padding "
+                f"{r['suite']['padding_efficiency']:.1%} (example {r['hf-example']['padding_efficiency']:.1%}, "
+                f"tuned {r['hf-tuned']['padding_efficiency']:.1%}) | MFU {r['suite']['mfu']:.2%}",
+                flush=True,
+            )
     out = (
         args.out
         or results_dir() / "perf" / f"throughput-{args.backbone}-{math.floor(time.time())}.json"

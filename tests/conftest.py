@@ -65,6 +65,9 @@ def make_tiny_backbone(
     kind = "unigram" if architecture == "xlm-roberta" else "wordpiece"
     tokenizer = train_tokenizer(kind, lines, 500, architecture)
     shape = dict(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_length=64)
+    import torch
+
+    torch.manual_seed(0)  # the same random weights every session
     model = new_model(architecture, shape, tokenizer)
     model.config.hidden_dropout_prob = model.config.attention_probs_dropout_prob = dropout
     model.save_pretrained(folder)

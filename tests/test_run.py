@@ -82,7 +82,8 @@ def test_dry_run_prints_the_plan(capsys, data_root, isolated_outputs, tiny_backb
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--method", "full"], "method 'full' is not available yet"),
+        (["--method", "mlm+nope"], "unknown method 'nope'"),
+        (["--method", "mlm", "--set", "adversarial.weight=2"], "not part of 'mlm'"),
         (["--seeds", "1,x"], "invalid --seeds '1,x'"),
         (["--seeds", "1,1"], "invalid --seeds '1,1'"),
         (["--set", "learning_rate=1"], "unknown setting --set learning_rate"),
@@ -143,3 +144,41 @@ def test_concurrent_record_writes_all_land(tmp_path):
         assert json.loads(path.read_text())["predictions"]["file"].endswith(".predictions.json.gz")
         assert read_predictions(path) == ["x"] * 100
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_full_method_end_to_end_records_every_stage(
+    capsys, tiny_backbone, data_root, isolated_outputs
+):
+    """`--method full` on a tiny budget: every plug-in's evidence lands in the record."""
+    tiny = {
+        "mlm.steps": 4,
+        "mlm.heldout": 16,
+        "alignment.steps": 4,
+        "backtranslation.sentences": 8,
+        "backtranslation.translator_steps": 4,
+        "adversarial.max_lines": 64,
+    }
+    common = ["--backbone", str(tiny_backbone), "--tasks", "xnli", "--langs", "sw"]
+    common += ["--seeds", "3", "--set", "max_steps=4", "--set", "evals=1"]
+    common += ["--data-root", str(data_root)]
+    settings = [x for k, v in tiny.items() for x in ("--set", f"{k}={v}")]
+    code, out, err = run(capsys, "run", "--method", "full", *common, *settings)
+    assert code == 0, out + err
+    assert "method: full (mlm -> alignment -> backtranslation -> adversarial)" in out
+    (path,) = (isolated_outputs / "results").rglob("*-seed3-*.json")
+    assert path.parts[-3] == "full"
+    rec = json.loads(path.read_text())
+    assert rec["config"]["method"] == "full" and rec["config"]["adapted_to"] == ["swa"]
+    assert rec["config"]["methods"]["mlm"]["steps"] == 4
+    reports = rec["method_reports"]
+    assert reports["mlm"]["decontamination_removed"]["swa"] > 1000
+    assert set(reports["alignment"]["retrieval"]) == {"before", "after", "test_set"}
+    assert reports["backtranslation"]["languages"]["swa"]["translator"]
+    assert reports["adversarial"]["languages"] == ["eng", "swa"]
+    assert any("disc_accuracy" in p for p in rec["training"]["curve"])
+    # the stages are cached: a second method sharing the MLM stage does not rebuild it
+    stages = sorted(p.name for p in (isolated_outputs / "cache" / "stages").iterdir())
+    assert sum(s.startswith("mlm-") for s in stages) == 1
+    code, out, err = run(capsys, "run", "--method", "mlm", *common, *settings[:4])
+    assert code == 0, out + err
+    assert sorted(p.name for p in (isolated_outputs / "cache" / "stages").iterdir()) == stages

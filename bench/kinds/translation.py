@@ -68,7 +68,8 @@ def encode(
     codes: tuple[str, str],
     cache_file: str | None = None,
 ) -> Any:
-    """Both directions of every pair: (tag(xx) + English -> xx) and (tag(en) + xx -> English)."""
+    """Both directions of every pair: (tag(xx) + English -> xx) and (tag(en) + xx -> English);
+    pairs marked ``synthetic`` (back-translation: synthetic English, real xx) only the first."""
     src_code, tgt_code = codes
 
     def fn(batch: dict[str, list]) -> dict[str, list]:
@@ -80,6 +81,7 @@ def encode(
             "length": [],
             "n_targets": [],
         }
+        synthetic = batch.get("synthetic") or [False] * len(batch["src"])
         for direction, sources, targets, code in (
             (f"{src_code}-{tgt_code}", batch["src"], batch["tgt"], tgt_code),
             (f"{tgt_code}-{src_code}", batch["tgt"], batch["src"], src_code),
@@ -89,6 +91,8 @@ def encode(
             )
             dec = tokenizer(targets, truncation=True, max_length=max_length)
             for i, (ids, lab) in enumerate(zip(enc["input_ids"], dec["input_ids"], strict=True)):
+                if synthetic[i] and direction != f"{src_code}-{tgt_code}":
+                    continue  # back-translated pairs teach only the direction into the real text
                 out["input_ids"].append(ids)
                 out["labels"].append(lab[1:])  # the decoder starts from [CLS]/<s> itself
                 out["direction"].append(direction)
