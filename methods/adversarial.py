@@ -102,7 +102,7 @@ class Adversarial(torch.nn.Module):
         self.sentence = Discriminator(width, config.hidden, len(self.langs))
         self.token = Discriminator(width, config.hidden, len(self.langs))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
-        self.register_buffer("stats", torch.zeros(3))  # correct, seen, loss sum (sentence level)
+        self.register_buffer("stats", torch.zeros(4))  # correct, seen, loss sum, steps (sentence)
         self.total = 1
         self._step = 0
 
@@ -114,6 +114,8 @@ class Adversarial(torch.nn.Module):
         """Called by the trainer once, after resuming: the λ schedule needs the horizon."""
         self.total = max(1, total_steps)
         self._step = int(self.step)
+        if hasattr(self.task, "begin"):  # a wrapped auxiliary objective of another method
+            self.task.begin(total_steps)
 
     def _unlabelled(self, lang: str, device: torch.device) -> dict[str, torch.Tensor]:
         rng = random.Random(f"{self.seed}/{self._step}/{self.rank}/{lang}")
@@ -178,6 +180,7 @@ class Adversarial(torch.nn.Module):
                     (logits.argmax(-1) == sent_t).sum().float(),
                     torch.tensor(float(len(sent_t)), device=logits.device),
                     loss.detach().float(),
+                    torch.ones((), device=logits.device),
                 ]
             ).to(self.stats.device)
         if self.config.token_level:
@@ -187,10 +190,11 @@ class Adversarial(torch.nn.Module):
 
     def log_metrics(self) -> dict[str, float]:
         """Discriminator accuracy and loss since the last call (the trainer logs them)."""
-        correct, seen, loss = (float(v) for v in self.stats)
-        steps = max(1, round(seen / max(1, self.config.unlabelled_batch)))
+        correct, seen, loss, steps = (float(v) for v in self.stats)
+        steps = max(1.0, steps)
         self.stats.zero_()
-        return {
+        inner = self.task.log_metrics() if hasattr(self.task, "log_metrics") else {}
+        return inner | {
             "disc_accuracy": round(correct / max(1.0, seen), 4),
             "disc_loss": round(loss / steps, 4),
             "grl_lambda": round(grl_lambda(self._step / self.total, self.config.gamma), 4),

@@ -42,6 +42,8 @@ class Config:
     anchor_weight: float = 1.0  # keep English close to the original model (Cao et al. 2020)
     max_length: int = 128
     seed: int = 0  # of the stage
+    auxiliary_weight: float = 0.0  # > 0: also the sentence objective during fine-tuning
+    auxiliary_batch: int = 16  # parallel pairs per fine-tuning step
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -173,6 +175,77 @@ def retrieval_accuracy(
     }
 
 
+class AlignmentAuxiliary(torch.nn.Module):
+    """The task module plus the sentence-level InfoNCE on a batch of parallel pairs at every
+    training step (weight × mean loss, scaled to the batch's targets like the task loss).
+    Pairs are drawn from (seed, step, rank), so a resumed run draws the same ones."""
+
+    def __init__(
+        self,
+        task: torch.nn.Module,
+        pairs: list[tuple[list[int], list[int]]],
+        pad_id: int,
+        config: Config,
+        seed: int,
+    ) -> None:
+        super().__init__()
+        self.task, self.pairs, self.pad_id, self.config, self.seed = (
+            task,
+            pairs,
+            pad_id,
+            config,
+            seed,
+        )
+        self.rank = int(__import__("os").environ.get("RANK", "0"))
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self.register_buffer("stats", torch.zeros(2))  # loss sum, steps
+        self._step = 0
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.task.model
+
+    def begin(self, total_steps: int) -> None:
+        self._step = int(self.step)
+        if hasattr(self.task, "begin"):
+            self.task.begin(total_steps)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]:
+        loss, n = self.task(batch)
+        if not self.training:
+            return loss, n
+        from methods.adversarial import encoder_of
+
+        rng = random.Random(f"{self.seed}/{self._step}/{self.rank}/align")
+        picked = [
+            self.pairs[rng.randrange(len(self.pairs))] for _ in range(self.config.auxiliary_batch)
+        ]
+        collated = collate_pairs(self.pad_id)([{"en_ids": e, "xx_ids": x} for e, x in picked])
+        device = batch["input_ids"].device
+        collated = {k: v.to(device) for k, v in collated.items()}
+        encoder = encoder_of(self.task.model)
+        en = encoder(input_ids=collated["en_ids"], attention_mask=collated["en_mask"])[0]
+        xx = encoder(input_ids=collated["xx_ids"], attention_mask=collated["xx_mask"])[0]
+        aux = info_nce(
+            mean_pool(xx, collated["xx_mask"]),
+            mean_pool(en, collated["en_mask"]),
+            self.config.temperature,
+        )
+        with torch.no_grad():
+            self.stats += torch.stack([aux.detach().float(), torch.ones((), device=aux.device)]).to(
+                self.stats.device
+            )
+        self.step += 1
+        self._step += 1
+        return loss + self.config.auxiliary_weight * aux * n, n
+
+    def log_metrics(self) -> dict[str, float]:
+        total, steps = (float(v) for v in self.stats)
+        self.stats.zero_()
+        inner = self.task.log_metrics() if hasattr(self.task, "log_metrics") else {}
+        return inner | {"align_loss": round(total / max(1.0, steps), 4)}
+
+
 class Alignment(Method):
     name = "alignment"
     summary = "align translations on MAFAND: sentence InfoNCE (τ=0.1) + word-level (Cao et al.)"
@@ -195,6 +268,18 @@ class Alignment(Method):
             return self._build(folder, work, pairs, heldout, provenance)
 
         return cached_stage(ctx.cache, f"alignment-{ctx.backbone.name}", key, build)
+
+    def wrap(self, module: torch.nn.Module, ctx: Context) -> torch.nn.Module:
+        c = self.config
+        if c.auxiliary_weight <= 0:
+            return module
+        pairs = []
+        for lang in ctx.targets:
+            en, xx, _ = parallel_text(lang, "train", ctx.root)
+            en_ids = ctx.tokenizer(en, truncation=True, max_length=ctx.max_length)["input_ids"]
+            xx_ids = ctx.tokenizer(xx, truncation=True, max_length=ctx.max_length)["input_ids"]
+            pairs += list(zip(en_ids, xx_ids, strict=True))
+        return AlignmentAuxiliary(module, pairs, ctx.tokenizer.pad_token_id, c, ctx.seed)
 
     def _build(self, folder: Path, work: Path, pairs, heldout, provenance) -> dict[str, Any]:
         from datasets import Dataset

@@ -281,3 +281,32 @@ def test_backtranslation_yields_aligned_synthetic_examples(
             assert all(t == "O" or t[:2] in ("B-", "I-") for t in row["tags"])
     stage = json.loads(next((ctx.cache / "stages").glob("bt-*/stage.json")).read_text())
     assert stage["rows"] == lang["rows"]
+
+
+def test_alignment_as_auxiliary_loss_during_fine_tuning(tiny_backbone, data_root, tmp_path):
+    """alignment.auxiliary_weight > 0 adds the sentence objective to every training step; with
+    adversarial on top, both objectives' metrics are logged."""
+    from transformers import AutoTokenizer
+
+    from bench.kinds import KINDS
+    from bench.trainer import TrainConfig, train
+
+    ctx = _ctx(tmp_path, data_root, tiny_backbone, "xnli", ("hau",))
+    ctx.tokenizer = AutoTokenizer.from_pretrained(tiny_backbone)
+    kind = KINDS["sequence-pair-classification"]
+    labels = ctx.task.labels(ctx.task.setting("zero-shot"))
+    chosen = parse_method(
+        "alignment+adversarial",
+        {"alignment.auxiliary_weight": "0.5", "adversarial.max_lines": "64"},
+    )
+    module = kind.build(tiny_backbone, labels, ctx.tokenizer)
+    for plugin in chosen.methods:
+        module = plugin.wrap(module, ctx)
+    rows = ctx.task.load("en", "train", "zero-shot", data_root).dataset.select(range(12))
+    encoded = kind.encode(rows, ctx.tokenizer, 48, labels)
+    cfg = TrainConfig(lr=1e-3, batch_size=4, epochs=2, seed=1, evals=0, log_every=3)
+    result = train(module, encoded, kind.collate(ctx.tokenizer), cfg, tmp_path / "run")
+    logged = [p for p in result.curve if "align_loss" in p]
+    assert logged and all(p["align_loss"] > 0 and "disc_accuracy" in p for p in logged)
+    assert int(module.task.step) == int(module.step) == result.steps
+    assert parse_method("alignment").methods[0].wrap(module.task.task, ctx) is module.task.task
