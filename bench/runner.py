@@ -28,6 +28,7 @@ from bench.errors import BenchError
 from bench.kinds import KINDS
 from bench.language import Language, get_language
 from bench.method import Composition, Context, parse_method, split_overrides
+from bench.paths import cache_dir
 from bench.progress import bar
 from bench.results import environment, record_path, run_id, write_record
 from bench.source import LoadedSplit
@@ -127,16 +128,22 @@ def _load_named(task: str, lang: str, split: str, setting: str, root: Path | Non
     return get_task(task).load(lang, split, setting, root)
 
 
+def roles(group: Group) -> list[tuple[str, Language, str]]:
+    """(role, language, split) of every split the group reads (few-shot samples aside)."""
+    out = [("train", group.train_lang, "train")]
+    if group.train_lang.code == SOURCE_LANGUAGE and "source-dev" in group.selections:
+        out.append(("source-dev", group.train_lang, "validation"))
+    for lang in group.targets:
+        if "target-dev" in group.selections:
+            out.append((f"target-dev:{lang.code}", lang, "validation"))
+        out.append((f"test:{lang.code}", lang, "test"))
+    return out
+
+
 def prepare(group: Group, root: Path | None) -> dict[str, LoadedSplit]:
     """Every split the group reads, keyed by role (``test:swa``, ``target-dev:swa`` ...)."""
     t, s = group.task, group.setting
-    splits = {"train": _load(t, group.train_lang, "train", s, root)}
-    if group.train_lang.code == SOURCE_LANGUAGE and "source-dev" in group.selections:
-        splits["source-dev"] = _load(t, group.train_lang, "validation", s, root)
-    for lang in group.targets:
-        if "target-dev" in group.selections:
-            splits[f"target-dev:{lang.code}"] = _load(t, lang, "validation", s, root)
-        splits[f"test:{lang.code}"] = _load(t, lang, "test", s, root)
+    splits = {role: _load(t, lang, split, s, root) for role, lang, split in roles(group)}
     if t.setting(s).name == "few-shot":
         shots = t.setting(s).shots or 0
         for lang in group.targets:
@@ -187,6 +194,43 @@ def _tokenizer_identity(tokenizer: Any) -> str:
     return json.dumps(state, sort_keys=True)
 
 
+def data_checksums(group: Group, root: Path | None) -> dict[str, str]:
+    """role -> content SHA-256 of every split the group reads. Local splits whose files are
+    unchanged since they were last parsed (same paths, sizes and modification times, same
+    reader code) are not parsed again: a rerun that trains nothing stays fast."""
+    if group.task.setting(group.setting).name == "few-shot" or root is None:
+        return {role: split.provenance["sha256"] for role, split in prepare(group, root).items()}
+    out = {}
+    for role, lang, split in roles(group):
+        ref = group.task.ref(lang, split, group.setting, root)
+        if ref.source.files is None:
+            out[role] = _load(group.task, lang, split, group.setting, root).provenance["sha256"]
+            continue
+        files = [root / p for p in ref.source.files(ref.codes, ref.source.splits[ref.split])]
+        stats = [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+        ident = [group.task.name, lang.code, split, group.setting, stats, _reader_version()]
+        key = hashlib.sha256(json.dumps(ident).encode()).hexdigest()[:24]
+        memo = cache_dir() / "checksums" / f"{key}.json"
+        if memo.is_file():
+            out[role] = json.loads(memo.read_text())["sha256"]
+            continue
+        out[role] = _load(group.task, lang, split, group.setting, root).provenance["sha256"]
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"sha256": out[role], "ident": ident}))
+        os.replace(tmp, memo)
+    return out
+
+
+@cache
+def _reader_version() -> str:
+    """A hash of the code that turns files into rows (sources, formats, tasks)."""
+    here = Path(__file__).parent
+    files = [here / "source.py", here / "formats.py", here / "task.py"]
+    files += sorted((here / "sources").glob("*.py")) + sorted((here / "tasks").glob("*.py"))
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+
+
 def base_config(
     group: Group,
     method: Composition,
@@ -194,7 +238,7 @@ def base_config(
     root: Path | None,
     cfg: TrainConfig,
     max_length: int,
-    splits: dict[str, LoadedSplit],
+    checksums: dict[str, str],
     world: int,
 ) -> dict[str, Any]:
     config = {
@@ -207,7 +251,7 @@ def base_config(
         "train": asdict(cfg),
         "max_length": max_length,
         "world_size": world,
-        "data": {role: split.provenance["sha256"] for role, split in sorted(splits.items())},
+        "data": dict(sorted(checksums.items())),
     }
     if method.methods:  # the baseline's config (and so its run ids) stays as it was
         config["methods"] = method.config()
@@ -240,14 +284,14 @@ def pending(
     results: Path,
     overrides: dict[str, str],
     force: bool,
-) -> tuple[dict, dict, dict, TrainConfig, int]:
+) -> tuple[dict, dict, TrainConfig, int]:
     """The records `group` would write that do not exist yet (all of them if `force`)."""
     train_overrides = split_overrides(overrides)[0]
     cfg, max_length = train_config(backbone, group.task, group.seed, train_overrides)
-    splits = prepare(group, root)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     plugins = composition(method, backbone, overrides)
-    base = base_config(group, plugins, backbone, root, cfg, max_length, splits, world)
+    checksums = data_checksums(group, root)
+    base = base_config(group, plugins, backbone, root, cfg, max_length, checksums, world)
     todo = {}
     for lang in group.targets:
         for sel in group.selections:
@@ -255,7 +299,7 @@ def pending(
             path = record_path(results, config)
             if force or not path.is_file():
                 todo[(lang.code, sel)] = (config, path)
-    return todo, splits, base, cfg, max_length
+    return todo, base, cfg, max_length
 
 
 def execute(
@@ -278,11 +322,13 @@ def execute(
     transformers.logging.set_verbosity_error()
 
     kind = KINDS[group.task.kind]
-    todo, splits, base, cfg, max_length = pending(
-        group, method, backbone, root, results, overrides, force
-    )
+    todo, base, cfg, max_length = pending(group, method, backbone, root, results, overrides, force)
     if not todo:
         return []
+    splits = prepare(group, root)
+    for role, split in splits.items():  # the checksums the run id was made of are the data's
+        if base["data"].get(role, split.provenance["sha256"]) != split.provenance["sha256"]:
+            raise BenchError(f"{role}: the data changed while planning", hint="run again")
     folder, backbone_prov = materialize(backbone, root, cache)
     world = base["world_size"]
     plugins = composition(method, backbone, overrides)

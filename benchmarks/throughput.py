@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import tempfile
 import time
@@ -181,8 +182,23 @@ def compare(task, kind, folder, labels, tokenizer, encoded, cfg, max_length, pea
     real_tokens = sum(lengths)
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
+        # Untimed warm-up of both trainers (first-call costs: imports, allocator, DeepSpeed
+        # and accelerate initialisation), so that neither pays them inside its timing.
+        short = encoded.select(range(min(len(encoded), cfg.batch_size * 4)))
+        run_suite(kind, folder, labels, tokenizer, short, cfg, Path(tmp) / "warm-suite")
+        run_hf(
+            task.kind,
+            kind.build(folder, labels, tokenizer),
+            tokenizer,
+            short,
+            cfg,
+            None,
+            True,
+            Path(tmp) / "warm-hf",
+        )
         wall, module = run_suite(kind, folder, labels, tokenizer, encoded, cfg, Path(tmp) / "suite")
         out["suite"] = {
+            "threads": torch.get_num_threads(),
             "wall_s": wall,
             "tokens_per_s": real_tokens / wall,
             "padding_efficiency": padding_efficiency(
@@ -206,6 +222,7 @@ def compare(task, kind, folder, labels, tokenizer, encoded, cfg, max_length, pea
                 else real_tokens / (len(lengths) * max_length)
             )
             out[label] = {
+                "threads": torch.get_num_threads(),
                 "wall_s": wall,
                 "tokens_per_s": real_tokens / wall,
                 "padding_efficiency": eff,
@@ -225,8 +242,14 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=1024)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--precisions", default="fp32,amp-bf16")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.threads:
+        # accelerate (inside Trainer) resets torch's threads to the core count when
+        # OMP_NUM_THREADS is unset and torch.distributed is initialised (as the suite's is)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        torch.set_num_threads(args.threads)
     root = data_root()
     folder, prov = materialize(resolve_backbone(args.backbone)[0], root, cache_dir())
     peak = matmul_peak()
@@ -256,7 +279,9 @@ def main() -> None:
             )
     out = (
         args.out
-        or results_dir() / "perf" / f"throughput-{args.backbone}-{math.floor(time.time())}.json"
+        or results_dir()
+        / "perf"
+        / f"throughput-{args.backbone}-t{torch.get_num_threads()}-{math.floor(time.time())}.json"
     )
     write_atomic(out, json.dumps(report, indent=1).encode())
     print(f"written: {out}")
