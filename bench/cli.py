@@ -219,16 +219,22 @@ def summary(
         typer.Option(help="Rewrite the summary block of this Markdown file (e.g. README.md)."),
     ] = None,
 ) -> None:
-    """Mean ± std over seeds of every cell in results/ (Markdown)."""
+    """Mean ± std over seeds of every cell in results/, and the throughput measurements of
+    results/perf/ (Markdown); --write fills the marked blocks of a file."""
     from bench.paths import results_dir
-    from bench.summary import replace_block, summary_table
+    from bench.summary import PERF, perf_table, replace_block, summary_table
 
-    table = summary_table(results_dir())
+    table, perf = summary_table(results_dir()), perf_table(results_dir())
     if write is None:
         typer.echo(table)
+        typer.echo()
+        typer.echo(perf)
         return
     try:
-        write.write_text(replace_block(write.read_text(encoding="utf-8"), table), encoding="utf-8")
+        text = replace_block(write.read_text(encoding="utf-8"), table)
+        if PERF[0] in text:
+            text = replace_block(text, perf, PERF)
+        write.write_text(text, encoding="utf-8")
     except (OSError, ValueError) as err:
         raise BenchError(f"{write}: {err}", hint="add the summary markers to the file") from None
     typer.echo(f"summary written to {write}")

@@ -64,17 +64,57 @@ def summary_table(results: Path) -> str:
     return table[cols].to_markdown(index=False)
 
 
+def perf_table(results: Path) -> str:
+    """Every throughput measurement in results/perf/ (benchmarks/throughput.py), one row per
+    task and precision: tokens/s of the suite and of transformers.Trainer, their ratios,
+    padding efficiency and model FLOPs utilisation."""
+    rows = []
+    for path in sorted((results / "perf").glob("throughput-*.json")):
+        rep = json.loads(path.read_text())
+        for task in rep["tasks"]:
+            for precision in ("fp32", "amp-bf16", "bf16"):
+                if precision not in task:
+                    continue
+                r = task[precision]
+                rows.append(
+                    {
+                        "file": path.name,
+                        "commit": rep["environment"]["git"]["commit"][:8]
+                        + ("+dirty" if rep["environment"]["git"]["dirty"] else ""),
+                        "cpu": rep["environment"]["hardware"]["cpu"],
+                        "threads": rep["threads"],
+                        "task": task["task"],
+                        "precision": precision,
+                        "suite tok/s": round(r["suite"]["tokens_per_s"]),
+                        "Trainer (example) tok/s": round(r["hf-example"]["tokens_per_s"]),
+                        "Trainer (tuned) tok/s": round(r["hf-tuned"]["tokens_per_s"]),
+                        "× example": f"{r['speedup_vs_hf-example']:.2f}",
+                        "× tuned": f"{r['speedup_vs_hf-tuned']:.2f}",
+                        "padding suite / example / tuned": " / ".join(
+                            f"{100 * r[k]['padding_efficiency']:.1f}%"
+                            for k in ("suite", "hf-example", "hf-tuned")
+                        ),
+                        "MFU (suite)": f"{100 * r['suite']['mfu']:.1f}%",
+                    }
+                )
+    if not rows:
+        return "no throughput measurements yet"
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
 START, END = "<!-- bench summary: start -->", "<!-- bench summary: end -->"
+PERF = ("<!-- bench perf: start -->", "<!-- bench perf: end -->")
 
 
-def replace_block(text: str, table: str) -> str:
-    """`text` with the block between the summary markers replaced by `table`."""
-    if START not in text or END not in text:
-        raise ValueError(f"no {START} ... {END} block")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+def replace_block(text: str, table: str, markers: tuple[str, str] = (START, END)) -> str:
+    """`text` with the block between the markers replaced by `table`."""
+    start, end = markers
+    if start not in text or end not in text:
+        raise ValueError(f"no {start} ... {end} block")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{table}\n{end}{tail}"
 
 
-def readme_block(text: str) -> str:
-    return text.split(START, 1)[1].split(END, 1)[0].strip()
+def readme_block(text: str, markers: tuple[str, str] = (START, END)) -> str:
+    return text.split(markers[0], 1)[1].split(markers[1], 1)[0].strip()
