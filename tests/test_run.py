@@ -182,3 +182,35 @@ def test_full_method_end_to_end_records_every_stage(
     code, out, err = run(capsys, "run", "--method", "mlm", *common, *settings[:4])
     assert code == 0, out + err
     assert sorted(p.name for p in (isolated_outputs / "cache" / "stages").iterdir()) == stages
+
+
+def test_data_checksums_are_memoised_by_file_fingerprint(data_root, tmp_path, monkeypatch):
+    """A rerun does not parse unchanged files again; a changed file is parsed again."""
+    import shutil
+
+    from bench import runner
+    from bench.language import get_language
+    from bench.task import get_task
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "mirror"
+    for part in ("masakhaner2/hau",):
+        shutil.copytree(data_root / part, root / part)
+    task = get_task("masakhaner")
+    group = runner.Group(
+        task, "in-language", 1, get_language("hau"), [get_language("hau")], ["target-dev"]
+    )
+    first = runner.data_checksums(group, root)
+    assert set(first) == {"train", "target-dev:hau", "test:hau"}
+    assert first["test:hau"] == task.load("ha", "test", "in-language", root).provenance["sha256"]
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(runner, "_load", no_parsing)
+    assert runner.data_checksums(group, root) == first
+    test_file = next(p for p in (root / "masakhaner2/hau").iterdir() if "test" in p.name)
+    with test_file.open("a", encoding="utf-8") as f:
+        f.write("\nKano B-LOC\n")
+    with pytest.raises(AssertionError, match="parsed again"):
+        runner.data_checksums(group, root)
