@@ -223,10 +223,12 @@ class AdversarialMethod(Method):
         text, reports = {}, {}
         eng = get_language("eng")
         one_language = ctx.task.kind != "translation"  # translation batches mix two languages
-        if one_language:
-            langs = [lang for lang in ctx.targets if lang.code != ctx.train_lang.code] or [eng]
+        if one_language and ctx.train_lang.code == eng.code:  # zero-shot: English vs the targets
+            langs = [lang for lang in ctx.targets if lang.code != eng.code]
+        elif one_language:  # in-language: the target's own batches vs English
+            langs = [eng]
         else:
-            langs = list({lang.code: lang for lang in (eng, ctx.train_lang, *ctx.targets)}.values())
+            langs = [eng, ctx.train_lang]  # the two source languages of the batches
         for lang in langs:
             text[lang.code], reports[lang.code] = tokenised_text(ctx, lang, self.config.max_lines)
         ctx.reports[self.name] = {
