@@ -1,0 +1,144 @@
+"""Significance tests for comparing two systems: paired over test examples, and over seeds.
+
+* Paired bootstrap over test examples (Koehn 2004; Berg-Kirkpatrick et al. 2012): resample the
+  test set with replacement, recompute the corpus metric for both systems on the same sample;
+  two-sided p = (1 + #{|δ* − δ| ≥ |δ|}) / (n + 1), and a 95% percentile interval of δ. Accuracy
+  and entity F1 work from per-example sufficient statistics (correctness; entity tp/fp/fn), so
+  resampling is a sum over rows. BLEU and chrF++ use sacreBLEU's own paired bootstrap and
+  paired approximate randomisation (``sacrebleu --paired-bs / --paired-ar``).
+* Over seeds: Almost Stochastic Order (Dror et al. 2019; del Barrio et al. 2018) through the
+  ``deepsig`` package: ε_min < 0.5 says system A is stochastically larger than B.
+* Holm's step-down correction across the comparisons of one table.
+
+Exercise: ``python -c "from bench.significance import holm; print(holm({'a': 0.01, 'b': 0.04}))"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+
+SAMPLES = 1000
+SEED = 12345  # sacreBLEU's default seed, so the two kinds of test agree in spirit
+
+
+def holm(pvalues: dict[Hashable, float]) -> dict[Hashable, float]:
+    """Holm-adjusted p-values (monotone step-down; family-wise error control)."""
+    order = sorted(pvalues, key=pvalues.__getitem__)
+    m, running, out = len(order), 0.0, {}
+    for i, key in enumerate(order):
+        running = max(running, min(1.0, (m - i) * pvalues[key]))
+        out[key] = running
+    return out
+
+
+def _bootstrap(
+    stat_a: np.ndarray, stat_b: np.ndarray, metric, n: int, seed: int
+) -> dict[str, float]:
+    """Paired bootstrap of ``metric(column sums)`` over rows of per-example statistics."""
+    rng = np.random.default_rng(seed)
+    rows = len(stat_a)
+    observed = metric(stat_a.sum(0)) - metric(stat_b.sum(0))
+    idx = rng.integers(0, rows, size=(n, rows))
+    deltas = np.array([metric(stat_a[i].sum(0)) - metric(stat_b[i].sum(0)) for i in idx])
+    p = (1 + np.sum(np.abs(deltas - observed) >= abs(observed))) / (n + 1)
+    low, high = np.percentile(deltas, [2.5, 97.5])
+    return {
+        "delta": float(observed),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p_value": float(p),
+    }
+
+
+def accuracy_test(
+    pred_a: Sequence[Any],
+    pred_b: Sequence[Any],
+    gold: Sequence[Any],
+    n: int = SAMPLES,
+    seed: int = SEED,
+) -> dict[str, float]:
+    """Paired bootstrap of accuracy (A − B)."""
+    a = np.array([[p == g] for p, g in zip(pred_a, gold, strict=True)], dtype=float)
+    b = np.array([[p == g] for p, g in zip(pred_b, gold, strict=True)], dtype=float)
+    return _bootstrap(a, b, lambda s: s[0] / len(gold), n, seed)
+
+
+def entity_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> np.ndarray:
+    """Per sentence (true positives, predicted entities, gold entities), exact span match as
+    seqeval's default (conlleval) mode."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    out = np.zeros((len(gold), 3))
+    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
+        gs, ps = set(get_entities(list(g))), set(get_entities(list(p)))
+        out[i] = (len(gs & ps), len(ps), len(gs))
+    return out
+
+
+def f1_from_counts(s: np.ndarray) -> float:
+    tp, predicted, actual = s
+    return 0.0 if tp == 0 else 2 * tp / (predicted + actual)
+
+
+def f1_test(
+    pred_a: Sequence[Sequence[str]],
+    pred_b: Sequence[Sequence[str]],
+    gold: Sequence[Sequence[str]],
+    n: int = SAMPLES,
+    seed: int = SEED,
+) -> dict[str, float]:
+    """Paired bootstrap of micro entity F1 (A − B)."""
+    return _bootstrap(
+        entity_counts(gold, pred_a), entity_counts(gold, pred_b), f1_from_counts, n, seed
+    )
+
+
+def translation_test(
+    hyps_a: Sequence[str],
+    hyps_b: Sequence[str],
+    refs: Sequence[str],
+    test_type: str = "bs",
+    n: int = SAMPLES,
+) -> dict[str, dict[str, float]]:
+    """sacreBLEU's paired test (``bs`` bootstrap or ``ar`` approximate randomisation) of A
+    against B on BLEU and chrF++: per metric, the scores, δ and B-vs-A p-value."""
+    from sacrebleu.metrics import BLEU, CHRF
+    from sacrebleu.significance import PairedTest
+
+    test = PairedTest(
+        [("B", list(hyps_b)), ("A", list(hyps_a))],
+        {"bleu": BLEU(), "chrf++": CHRF(word_order=2)},
+        [list(refs)],
+        test_type=test_type,
+        n_samples=n,
+    )
+    signatures, results = test()
+    out = {}
+    for metric, name in (("bleu", "BLEU"), ("chrf++", "chrF2++")):  # sacreBLEU's display names
+        base, system = results[name]
+        out[metric] = {
+            "a": system.score,
+            "b": base.score,
+            "delta": system.score - base.score,
+            "p_value": system.p_value,
+            "signature": str(signatures[name]),
+        }
+    return out
+
+
+def aso(scores_a: Sequence[float], scores_b: Sequence[float], seed: int = SEED) -> float:
+    """ε_min of Almost Stochastic Order (A over B) on per-seed scores: 0 = A always better,
+    0.5 = no order, 1 = B always better. Few seeds give wide uncertainty; the caller says so."""
+    from deepsig import aso as deepsig_aso
+
+    return float(
+        deepsig_aso(
+            np.asarray(scores_a, dtype=float),
+            np.asarray(scores_b, dtype=float),
+            seed=seed,
+            show_progress=False,
+        )
+    )
