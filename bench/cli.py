@@ -213,6 +213,54 @@ def run(
 
 
 @app.command()
+def leaderboard(
+    backbone: Annotated[str | None, typer.Option(help="Comma-separated backbones.")] = None,
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks.")] = None,
+    langs: Annotated[str | None, typer.Option(help="Comma-separated languages.")] = None,
+    setting: Annotated[str | None, typer.Option(help="Comma-separated settings.")] = None,
+    selection: Annotated[str | None, typer.Option(help="Comma-separated selections.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write ablation.md and ablation.csv into this folder (e.g. leaderboards/)."
+        ),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    data_root: DataRoot = None,
+) -> None:
+    """Ablation leaderboard of the run records: methods vs baseline, mean ± std over seeds,
+    paired bootstrap + ASO with Holm's correction, collapsed runs and MT test sets marked."""
+    from bench import leaderboard as lb
+    from bench.language import parse_langs
+    from bench.paths import results_dir
+    from bench.source import data_root as resolve_root
+
+    def split(text: str | None) -> list[str] | None:
+        return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+    runs = lb.load_runs(
+        results_dir(),
+        backbone=split(backbone),
+        tasks=split(tasks),
+        langs=[lang.code for lang in parse_langs(langs)] if langs else None,
+        setting=split(setting),
+        selection=split(selection),
+    )
+    if not runs:
+        raise BenchError("no run records match", hint="check the filters, or run `bench run` first")
+    rows = lb.build(runs, resolve_root(data_root), samples)
+    text = lb.markdown(rows)
+    if out is None:
+        typer.echo(text)
+        return
+    from bench.results import write_atomic
+
+    write_atomic(out / "ablation.md", text.encode())
+    write_atomic(out / "ablation.csv", lb.csv(rows).encode())
+    typer.echo(f"written: {out / 'ablation.md'}, {out / 'ablation.csv'} ({len(runs)} records)")
+
+
+@app.command()
 def summary(
     write: Annotated[
         Path | None,

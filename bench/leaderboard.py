@@ -1,0 +1,320 @@
+"""Ablation leaderboards from the run records in results/: a deterministic function of them.
+
+Rows are methods, columns task × language (× metric for flores), each cell the mean ± std over
+seeds with the seed count; every method is compared with the baseline of the same backbone,
+setting and selection: absolute and relative change, a paired bootstrap over test examples
+on the pooled predictions of matching seeds (sacreBLEU's for BLEU/chrF++), Almost Stochastic
+Order over the seeds, and Holm's correction across the table's comparisons.
+
+Honesty checks: records of one cell that disagree on config (other than seed) are refused;
+two records of different models or seeds with byte-identical predictions are an error; runs
+at chance or a task floor are flagged as collapsed (MLPerf's rule: one may be excluded, more
+make the row invalid); rows with fewer than five seeds and machine-translated test sets are
+marked. Exercise: ``bench leaderboard --backbone tiny_xlmr``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.errors import BenchError
+from bench.results import read_predictions
+
+MIN_SEEDS = 5
+# A run is collapsed at or below its task's floor: XNLI within a point of chance (3 classes),
+# entity F1 of 1, chrF++ of 2 (characters matched by accident).
+FLOOR = {"xnli": 100 / 3 + 1.0, "masakhaner": 1.0, "flores": 2.0}
+ALPHA = 0.05
+METRICS = {  # task -> (column label, how to read it from a record), x100 where a fraction
+    "xnli": [("acc", lambda m, lang: 100 * m["accuracy"])],
+    "masakhaner": [("F1", lambda m, lang: 100 * m["f1"])],
+    "flores": [
+        ("en→xx chrF++", lambda m, lang: m[f"eng-{lang}"]["chrf++"]),
+        ("xx→en chrF++", lambda m, lang: m[f"{lang}-eng"]["chrf++"]),
+    ],
+}
+CONFIG_IGNORED = {"seed", "method", "methods", "adapted_to", "lang", "selection", "data"}
+
+
+@dataclass
+class Run:
+    path: Path
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    mt: bool
+    predictions_sha: str
+
+    @property
+    def cell(self) -> tuple[str, ...]:
+        c = self.config
+        return (c["backbone"], c["setting"], c["selection"], c["method"], c["task"], c["lang"])
+
+
+@dataclass
+class Cell:
+    runs: list[Run] = field(default_factory=list)
+
+    def scores(self, metric: int) -> list[float]:
+        task, lang = self.runs[0].config["task"], self.runs[0].config["lang"]
+        read = METRICS[task][metric][1]
+        return [read(r.metrics, lang) for r in sorted(self.runs, key=lambda r: r.config["seed"])]
+
+
+def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:
+    """Every record under results/runs matching the filters (backbone, tasks, langs,
+    setting, selection: lists of allowed values, None = all)."""
+    keys = {"backbone": "backbone", "tasks": "task", "langs": "lang", "setting": "setting"}
+    keys["selection"] = "selection"
+    runs = []
+    for path in sorted((results / "runs").rglob("*.json")):
+        rec = json.loads(path.read_text())
+        c = rec["config"]
+        if any(v is not None and c[keys[k]] not in v for k, v in filters.items()):
+            continue
+        runs.append(
+            Run(
+                path,
+                c,
+                rec["metrics"],
+                rec["machine_translated_test"],
+                rec["predictions"]["sha256"],
+            )
+        )
+    return runs
+
+
+def check_integrity(runs: list[Run]) -> None:
+    """Refuse inconsistent cells and duplicated predictions, with the files named."""
+    seen: dict[str, Run] = {}
+    for run in runs:
+        other = seen.get(run.predictions_sha)
+        if other is not None and (
+            other.config["seed"] != run.config["seed"]
+            or other.config["method"] != run.config["method"]
+            or other.config["backbone"] != run.config["backbone"]
+        ):
+            raise BenchError(
+                f"{run.path} and {other.path} have byte-identical predictions but are different "
+                "models or seeds",
+                hint="a provenance failure (a copied result file?): rerun one of them",
+            )
+        seen.setdefault(run.predictions_sha, run)
+    by_cell: dict[tuple, list[Run]] = defaultdict(list)
+    for run in runs:
+        by_cell[run.cell].append(run)
+    for cell, members in by_cell.items():
+        first = _comparable(members[0].config)
+        for run in members[1:]:
+            mine = _comparable(run.config)
+            if mine != first:
+                diff = sorted(k for k in first.keys() | mine.keys() if first.get(k) != mine.get(k))
+                raise BenchError(
+                    f"records of one cell ({'/'.join(cell)}) disagree on {', '.join(diff)}: "
+                    f"{members[0].path} vs {run.path}",
+                    hint="remove the stale records or filter them out (--backbone/--setting/...)",
+                )
+        seeds = [r.config["seed"] for r in members]
+        if len(set(seeds)) != len(seeds):
+            raise BenchError(
+                f"cell {'/'.join(cell)} has two records of one seed",
+                hint="two configurations share the cell; remove one set",
+            )
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """A record's config without what legitimately varies inside one cell (the seed)."""
+    out = {k: v for k, v in config.items() if k not in CONFIG_IGNORED}
+    out["train"] = {k: v for k, v in config["train"].items() if k != "seed"}
+    return out
+
+
+def collapsed(task: str, score: float, metric: int) -> bool:
+    return score <= FLOOR[task]
+
+
+@dataclass
+class Comparison:
+    delta: float
+    relative: float
+    p_bootstrap: float
+    aso_eps: float | None
+    p_adjusted: float = 1.0
+
+
+def _pooled(runs_a: list[Run], runs_b: list[Run]) -> tuple[list, list, list[int]]:
+    """Predictions of the seeds both sides have, concatenated in seed order."""
+    seeds = sorted({r.config["seed"] for r in runs_a} & {r.config["seed"] for r in runs_b})
+    a = {r.config["seed"]: r for r in runs_a}
+    b = {r.config["seed"]: r for r in runs_b}
+    return (
+        [read_predictions(a[s].path) for s in seeds],
+        [read_predictions(b[s].path) for s in seeds],
+        seeds,
+    )
+
+
+def compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Comparison:
+    """Method vs baseline on one column: paired bootstrap on pooled matching seeds + ASO."""
+    from bench import significance as sig
+
+    task, lang = method.runs[0].config["task"], method.runs[0].config["lang"]
+    preds_a, preds_b, seeds = _pooled(method.runs, baseline.runs)
+    mean_a, mean_b = np.mean(method.scores(metric)), np.mean(baseline.scores(metric))
+    delta = float(mean_a - mean_b)
+    relative = float(100 * delta / mean_b) if mean_b else float("nan")
+    flat_a = [x for p in preds_a for x in (p if task != "flores" else [])]
+    flat_b = [x for p in preds_b for x in (p if task != "flores" else [])]
+    if not seeds:
+        p = float("nan")
+    elif task == "xnli":
+        p = sig.accuracy_test(flat_a, flat_b, list(gold) * len(seeds), n)["p_value"]
+    elif task == "masakhaner":
+        p = sig.f1_test(flat_a, flat_b, list(gold) * len(seeds), n)["p_value"]
+    else:
+        direction = f"eng-{lang}" if metric == 0 else f"{lang}-eng"
+        hyps_a = [h for p in preds_a for h in p[direction]]
+        hyps_b = [h for p in preds_b for h in p[direction]]
+        refs = list(gold[direction]) * len(seeds)
+        p = sig.translation_test(hyps_a, hyps_b, refs, "bs", n)["chrf++"]["p_value"]
+    eps = None
+    if len(method.runs) >= 2 and len(baseline.runs) >= 2:
+        eps = sig.aso(method.scores(metric), baseline.scores(metric))
+    return Comparison(delta, relative, float(p), eps)
+
+
+def gold_of(task: str, lang: str, setting: str, root: Path | None) -> Any:
+    """What the predictions are scored against, read from the task's test split."""
+    from bench.task import get_task
+
+    data = get_task(task).load(lang, "test", setting, root).dataset
+    if task == "xnli":
+        return list(data["label"])
+    if task == "masakhaner":
+        return list(data["tags"])
+    return {f"eng-{lang}": list(data["tgt"]), f"{lang}-eng": list(data["src"])}
+
+
+def status(task: str, scores: list[float], metric: int) -> str:
+    """MLPerf's convergence rule: ``ok``, ``1 collapsed (excluded)`` or ``invalid``."""
+    bad = sum(collapsed(task, s, metric) for s in scores)
+    return "ok" if bad == 0 else ("1 collapsed" if bad == 1 else f"invalid ({bad} collapsed)")
+
+
+def build(runs: list[Run], root: Path | None, samples: int = 1000) -> list[dict[str, Any]]:
+    """One row per (backbone, setting, selection, method, column) with its statistics and,
+    for methods, the comparison with the baseline (Holm-adjusted within each table)."""
+    check_integrity(runs)
+    cells: dict[tuple, Cell] = defaultdict(Cell)
+    for run in runs:
+        cells[run.cell].runs.append(run)
+    rows: list[dict[str, Any]] = []
+    golds: dict[tuple, Any] = {}
+    for (backbone, setting, selection, method, task, lang), cell in sorted(cells.items()):
+        for metric, (label, _) in enumerate(METRICS[task]):
+            scores = cell.scores(metric)
+            state = status(task, scores, metric)
+            kept = scores
+            if state == "1 collapsed":  # MLPerf: at most one non-converged run is excluded
+                kept = [s for s in scores if not collapsed(task, s, metric)]
+            row: dict[str, Any] = {
+                "backbone": backbone,
+                "setting": setting,
+                "selection": selection,
+                "method": method,
+                "task": task,
+                "lang": lang,
+                "metric": label,
+                "mean": float(np.mean(kept)),
+                "std": float(np.std(kept, ddof=1)) if len(kept) > 1 else 0.0,
+                "seeds": len(scores),
+                "scores": scores,
+                "status": state,
+                "mt": cell.runs[0].mt,
+            }
+            base = cells.get((backbone, setting, selection, "baseline", task, lang))
+            if method != "baseline" and base is not None:
+                key = (task, lang, setting)
+                if key not in golds:
+                    golds[key] = gold_of(task, lang, setting, root)
+                cmp = compare(cell, base, metric, golds[key], samples)
+                row.update(
+                    delta=cmp.delta, relative=cmp.relative, p=cmp.p_bootstrap, aso=cmp.aso_eps
+                )
+            rows.append(row)
+    from bench.significance import holm
+
+    tables = defaultdict(dict)
+    for i, row in enumerate(rows):
+        if "p" in row and not np.isnan(row["p"]):
+            tables[(row["backbone"], row["setting"], row["selection"])][i] = row["p"]
+    for pvalues in tables.values():
+        for i, adjusted in holm(pvalues).items():
+            rows[i]["p_holm"] = adjusted
+    return rows
+
+
+def cell_text(row: dict[str, Any]) -> str:
+    text = f"{row['mean']:.2f} ± {row['std']:.2f} (n={row['seeds']})"
+    if row["seeds"] < MIN_SEEDS:
+        text += "†"
+    if row["status"] != "ok":
+        text += " ‡" if row["status"] == "1 collapsed" else " ✗"
+    if "delta" in row:
+        mark = "*" if row.get("p_holm", 1.0) < ALPHA else ""
+        text += f" [{row['delta']:+.2f}, {row['relative']:+.1f}%{mark}]"
+    return text
+
+
+def ablation_frame(rows: list[dict[str, Any]]):
+    """Methods × (task lang metric) text table per (backbone, setting, selection), with a
+    per-task average column (mean of the language means)."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    df["column"] = (
+        df["task"] + " " + df["lang"] + df["mt"].map({True: " MT", False: ""}) + " " + df["metric"]
+    )
+    df["text"] = [cell_text(r) for r in rows]
+    out = {}
+    for key, part in df.groupby(["backbone", "setting", "selection"], sort=True):
+        table = part.pivot(index="method", columns="column", values="text")
+        averages = part.groupby(["method", "task", "metric"])["mean"].mean().reset_index()
+        for (task, metric), avg in averages.groupby(["task", "metric"]):
+            table[f"{task} avg {metric}"] = avg.set_index("method")["mean"].map("{:.2f}".format)
+        order = ["baseline", *sorted(m for m in table.index if m != "baseline")]
+        out[key] = table.reindex([m for m in order if m in table.index]).fillna("")
+    return out
+
+
+LEGEND = (
+    "Cells: mean ± std over seeds (n = seeds); [Δ vs baseline, relative %]; * = significant at "
+    f"{ALPHA} after Holm's correction across the table's comparisons, by a paired bootstrap "
+    "(1,000 resamples) over the pooled test predictions of matching seeds (flores: sacreBLEU's "
+    "paired bootstrap on chrF++); ASO ε_min over seeds is in the CSV. † fewer than "
+    f"{MIN_SEEDS} seeds; ‡ one collapsed run excluded (MLPerf rule); ✗ more than one collapsed "
+    "run: the cell is invalid; MT = machine-translated test set."
+)
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    parts = []
+    for (backbone, setting, selection), table in ablation_frame(rows).items():
+        parts.append(f"### {backbone} · {setting} · selection: {selection}\n")
+        parts.append(table.to_markdown())
+        parts.append("")
+    parts.append(LEGEND)
+    return "\n".join(parts) + "\n"
+
+
+def csv(rows: list[dict[str, Any]]) -> str:
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    df["scores"] = df["scores"].map(lambda s: " ".join(f"{x:.4f}" for x in s))
+    return df.to_csv(index=False, float_format="%.6g")

@@ -1,0 +1,82 @@
+"""Ablation leaderboards over run records written here (real test sets, made-up predictions)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bench import leaderboard as lb
+from bench.errors import BenchError
+from bench.results import record_path, write_record
+from bench.task import get_task
+
+
+@pytest.fixture(scope="module")
+def gold(data_root):
+    return list(get_task("xnli").load("sw", "test", "zero-shot", data_root).dataset["label"])
+
+
+def write(results, method, seed, preds, gold, **extra):
+    config = {
+        "method": method,
+        "backbone": "tiny",
+        "task": "xnli",
+        "setting": "zero-shot",
+        "seed": seed,
+        "train": {"lr": extra.pop("lr", 1e-4), "seed": seed},
+        "lang": "swa",
+        "selection": "source-dev",
+        "data": {"test:swa": "x"},
+    }
+    accuracy = sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold)
+    record = {"config": config, "metrics": {"accuracy": accuracy}, "machine_translated_test": False}
+    write_record(record_path(results, config), record, preds)
+
+
+def noisy(gold, right, seed):
+    rng = random.Random(seed)
+    labels = sorted(set(gold))
+    return [g if rng.random() < right else rng.choice(labels) for g in gold]
+
+
+def test_ablation_compares_methods_with_the_baseline(tmp_path, gold, data_root):
+    for seed in (1, 2, 3):
+        write(tmp_path, "baseline", seed, noisy(gold, 0.30, seed), gold)
+        write(tmp_path, "mlm", seed, noisy(gold, 0.45, 10 + seed), gold)
+        write(tmp_path, "adversarial", seed, noisy(gold, 0.30, 20 + seed), gold)
+    rows = lb.build(lb.load_runs(tmp_path), data_root, samples=200)
+    by = {r["method"]: r for r in rows}
+    assert by["baseline"]["seeds"] == 3 and "delta" not in by["baseline"]
+    assert by["mlm"]["delta"] > 5 and by["mlm"]["p_holm"] < 0.05 and by["mlm"]["aso"] < 0.5
+    assert by["adversarial"]["p_holm"] > 0.05  # same accuracy, different noise
+    assert by["adversarial"]["p_holm"] >= by["adversarial"]["p"]  # Holm never lowers p
+    text = lb.markdown(rows)
+    assert "| mlm " in text and "*]" in text and "†" in text  # significant; fewer than 5 seeds
+    assert lb.csv(rows).splitlines()[0].startswith("backbone,setting,selection,method")
+
+
+def test_collapsed_runs_follow_the_mlperf_rule(tmp_path, gold, data_root):
+    write(tmp_path, "baseline", 1, noisy(gold, 0.5, 1), gold)
+    write(tmp_path, "baseline", 2, noisy(gold, 0.5, 2), gold)
+    write(tmp_path, "baseline", 3, noisy(gold, 0.0, 3), gold)  # at chance
+    (row,) = lb.build(lb.load_runs(tmp_path), data_root, samples=50)
+    assert row["status"] == "1 collapsed" and row["mean"] > 60 and len(row["scores"]) == 3
+    write(tmp_path, "baseline", 4, noisy(gold, 0.0, 4), gold)
+    (row,) = lb.build(lb.load_runs(tmp_path), data_root, samples=50)
+    assert row["status"].startswith("invalid") and "✗" in lb.cell_text(row)
+
+
+def test_identical_predictions_of_different_seeds_are_an_error(tmp_path, gold, data_root):
+    preds = noisy(gold, 0.5, 1)
+    write(tmp_path, "baseline", 1, preds, gold)
+    write(tmp_path, "baseline", 2, preds, gold)
+    with pytest.raises(BenchError, match="byte-identical predictions"):
+        lb.build(lb.load_runs(tmp_path), data_root)
+
+
+def test_records_disagreeing_on_config_in_one_cell_are_refused(tmp_path, gold, data_root):
+    write(tmp_path, "baseline", 1, noisy(gold, 0.5, 1), gold)
+    write(tmp_path, "baseline", 2, noisy(gold, 0.5, 2), gold, lr=3e-4)
+    with pytest.raises(BenchError, match="disagree on train"):
+        lb.build(lb.load_runs(tmp_path), data_root)
