@@ -257,7 +257,9 @@ def leaderboard(
 
     write_atomic(out / "ablation.md", text.encode())
     write_atomic(out / "ablation.csv", lb.csv(rows).encode())
-    typer.echo(f"written: {out / 'ablation.md'}, {out / 'ablation.csv'} ({len(runs)} records)")
+    write_atomic(out / "ablation.tex", lb.latex(rows).encode())
+    write_atomic(out / "ablation.html", lb.html(rows).encode())
+    typer.echo(f"written: {out}/ablation.{{md,csv,tex,html}} ({len(runs)} records)")
 
 
 @app.command()

@@ -318,3 +318,128 @@ def csv(rows: list[dict[str, Any]]) -> str:
     df = pd.DataFrame(rows)
     df["scores"] = df["scores"].map(lambda s: " ".join(f"{x:.4f}" for x in s))
     return df.to_csv(index=False, float_format="%.6g")
+
+
+def _numeric(rows: list[dict[str, Any]]):
+    """(backbone, setting, selection) -> (means, texts) frames: methods × columns."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    df["column"] = df["task"] + " " + df["lang"] + df["mt"].map({True: " (MT)", False: ""})
+    df["column"] = df["column"] + " " + df["metric"]
+    df["text"] = [
+        f"{r['mean']:.1f} ± {r['std']:.1f}"
+        + ("*" if r.get("p_holm", 1.0) < ALPHA else "")
+        + ("" if r["status"] == "ok" else (" ‡" if r["status"] == "1 collapsed" else " ✗"))
+        for r in rows
+    ]
+    out = {}
+    for key, part in df.groupby(["backbone", "setting", "selection"], sort=True):
+        means = part.pivot(index="method", columns="column", values="mean")
+        texts = part.pivot(index="method", columns="column", values="text").fillna("")
+        order = ["baseline", *sorted(m for m in means.index if m != "baseline")]
+        out[key] = (means.reindex(order), texts.reindex(order))
+    return out
+
+
+def latex(rows: list[dict[str, Any]]) -> str:
+    """booktabs tables, best mean per column bold, second underlined."""
+
+    def esc(text: str) -> str:
+        return (
+            text.replace("_", r"\_")
+            .replace("%", r"\%")
+            .replace("±", r"$\pm$")
+            .replace("→", r"$\to$")
+            .replace("‡", r"$^\ddagger$")
+            .replace("✗", r"$^\times$")
+        )
+
+    parts = []
+    for (backbone, setting, selection), (means, texts) in _numeric(rows).items():
+        cols = list(means.columns)
+        lines = [
+            r"\begin{table}[t]",
+            r"\centering\small",
+            rf"\caption{{{esc(backbone)}, {esc(setting)}, selection: {esc(selection)}}}",
+            r"\begin{tabular}{l" + "c" * len(cols) + "}",
+            r"\toprule",
+            "Method & " + " & ".join(esc(c) for c in cols) + r" \\",
+            r"\midrule",
+        ]
+        for method in means.index:
+            cells = []
+            for col in cols:
+                text = esc(texts.loc[method, col])
+                ranked = means[col].dropna().sort_values(ascending=False)
+                if len(ranked) > 1 and method == ranked.index[0]:
+                    text = rf"\textbf{{{text}}}"
+                elif len(ranked) > 2 and method == ranked.index[1]:
+                    text = rf"\underline{{{text}}}"
+                cells.append(text)
+            lines.append(esc(method) + " & " + " & ".join(cells) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+        parts.append("\n".join(lines))
+    parts.append("% " + esc(LEGEND))
+    return "\n".join(parts) + "\n"
+
+
+def chart_png(rows: list[dict[str, Any]]) -> bytes | None:
+    """Per-language change over the baseline for each method (one panel per task metric)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    changes = [r for r in rows if "delta" in r]
+    if not changes:
+        return None
+    panels = sorted({(r["task"], r["metric"]) for r in changes})
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
+    for ax, (task, metric) in zip(axes[0], panels, strict=True):
+        mine = [r for r in changes if (r["task"], r["metric"]) == (task, metric)]
+        methods = sorted({r["method"] for r in mine})
+        langs = sorted({r["lang"] for r in mine})
+        width = 0.8 / max(1, len(methods))
+        for i, method in enumerate(methods):
+            values = [
+                next((r["delta"] for r in mine if r["method"] == method and r["lang"] == lang), 0)
+                for lang in langs
+            ]
+            ax.bar([x + i * width for x in range(len(langs))], values, width, label=method)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks([x + width * (len(methods) - 1) / 2 for x in range(len(langs))], langs)
+        ax.set_title(f"{task} {metric}: Δ vs baseline", fontsize=9)
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def html(rows: list[dict[str, Any]]) -> str:
+    """One self-contained page: every table, the legend, and the chart (inline PNG)."""
+    import base64
+    import html as html_lib
+
+    body = ["<h1>lowres-bench ablation</h1>"]
+    for (backbone, setting, selection), table in ablation_frame(rows).items():
+        body.append(
+            f"<h2>{html_lib.escape(f'{backbone} · {setting} · selection: {selection}')}</h2>"
+        )
+        body.append(table.to_html(escape=True))
+    png = chart_png(rows)
+    if png is not None:
+        data = base64.b64encode(png).decode()
+        body.append(
+            f'<h2>Change over baseline</h2><img alt="change over baseline" src="data:image/png;base64,{data}">'
+        )
+    body.append(f"<p>{html_lib.escape(LEGEND)}</p>")
+    style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>lowres-bench ablation</title>"
+        f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+    )

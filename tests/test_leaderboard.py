@@ -80,3 +80,17 @@ def test_records_disagreeing_on_config_in_one_cell_are_refused(tmp_path, gold, d
     write(tmp_path, "baseline", 2, noisy(gold, 0.5, 2), gold, lr=3e-4)
     with pytest.raises(BenchError, match="disagree on train"):
         lb.build(lb.load_runs(tmp_path), data_root)
+
+
+def test_latex_and_html_outputs_are_deterministic(tmp_path, gold, data_root):
+    for seed in (1, 2):
+        write(tmp_path, "baseline", seed, noisy(gold, 0.30, seed), gold)
+        write(tmp_path, "mlm", seed, noisy(gold, 0.45, 10 + seed), gold)
+    rows = lb.build(lb.load_runs(tmp_path), data_root, samples=100)
+    tex = lb.latex(rows)
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"\textbf{" in tex
+    assert tex.index(r"\textbf{") > tex.index("mlm &")  # the better method is bold
+    page = lb.html(rows)
+    assert page.startswith("<!doctype html>") and "data:image/png;base64," in page
+    again = lb.build(lb.load_runs(tmp_path), data_root, samples=100)
+    assert lb.latex(again) == tex and lb.html(again) == page and lb.csv(again) == lb.csv(rows)
