@@ -263,6 +263,22 @@ def leaderboard(
 
 
 @app.command()
+def paper(
+    out: Annotated[Path, typer.Option(help="Folder for the generated tables.")] = Path(
+        "leaderboards/generated"
+    ),
+    data_root: DataRoot = None,
+) -> None:
+    """Regenerate every table specified in leaderboards/*.toml (a new table is a new spec)."""
+    from bench import leaderboard as lb
+    from bench.paths import results_dir
+    from bench.source import data_root as resolve_root
+
+    for path in lb.paper(results_dir(), resolve_root(data_root), out):
+        typer.echo(f"written: {path}")
+
+
+@app.command()
 def summary(
     write: Annotated[
         Path | None,

@@ -28,8 +28,8 @@ from bench.results import read_predictions
 
 MIN_SEEDS = 5
 # A run is collapsed at or below its task's floor: XNLI within a point of chance (3 classes),
-# entity F1 of 1, chrF++ of 2 (characters matched by accident).
-FLOOR = {"xnli": 100 / 3 + 1.0, "masakhaner": 1.0, "flores": 2.0}
+# entity F1 of 1, chrF++ of 2 (characters matched by accident), BLEU of 0.5.
+FLOOR = {"xnli": 100 / 3 + 1.0, "masakhaner": 1.0, "flores": 2.0, "flores BLEU": 0.5}
 ALPHA = 0.05
 METRICS = {  # task -> (column label, how to read it from a record), x100 where a fraction
     "xnli": [("acc", lambda m, lang: 100 * m["accuracy"])],
@@ -37,6 +37,8 @@ METRICS = {  # task -> (column label, how to read it from a record), x100 where 
     "flores": [
         ("en→xx chrF++", lambda m, lang: m[f"eng-{lang}"]["chrf++"]),
         ("xx→en chrF++", lambda m, lang: m[f"{lang}-eng"]["chrf++"]),
+        ("en→xx BLEU", lambda m, lang: m[f"eng-{lang}"]["bleu"]),
+        ("xx→en BLEU", lambda m, lang: m[f"{lang}-eng"]["bleu"]),
     ],
 }
 CONFIG_IGNORED = {"seed", "method", "methods", "adapted_to", "lang", "selection", "data"}
@@ -135,6 +137,8 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def collapsed(task: str, score: float, metric: int) -> bool:
+    if METRICS[task][metric][0].endswith("BLEU"):
+        return score <= FLOOR["flores BLEU"]
     return score <= FLOOR[task]
 
 
@@ -177,11 +181,13 @@ def compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Com
     elif task == "masakhaner":
         p = sig.f1_test(flat_a, flat_b, list(gold) * len(seeds), n)["p_value"]
     else:
-        direction = f"eng-{lang}" if metric == 0 else f"{lang}-eng"
+        label = METRICS[task][metric][0]
+        direction = f"eng-{lang}" if label.startswith("en→") else f"{lang}-eng"
         hyps_a = [h for p in preds_a for h in p[direction]]
         hyps_b = [h for p in preds_b for h in p[direction]]
         refs = list(gold[direction]) * len(seeds)
-        p = sig.translation_test(hyps_a, hyps_b, refs, "bs", n)["chrf++"]["p_value"]
+        name = "bleu" if label.endswith("BLEU") else "chrf++"
+        p = sig.translation_test(hyps_a, hyps_b, refs, "bs", n)[name]["p_value"]
     eps = None
     if len(method.runs) >= 2 and len(baseline.runs) >= 2:
         eps = sig.aso(method.scores(metric), baseline.scores(metric))
@@ -206,7 +212,9 @@ def status(task: str, scores: list[float], metric: int) -> str:
     return "ok" if bad == 0 else ("1 collapsed" if bad == 1 else f"invalid ({bad} collapsed)")
 
 
-def build(runs: list[Run], root: Path | None, samples: int = 1000) -> list[dict[str, Any]]:
+def build(
+    runs: list[Run], root: Path | None, samples: int = 1000, metrics: list[str] | None = None
+) -> list[dict[str, Any]]:
     """One row per (backbone, setting, selection, method, column) with its statistics and,
     for methods, the comparison with the baseline (Holm-adjusted within each table)."""
     check_integrity(runs)
@@ -217,6 +225,8 @@ def build(runs: list[Run], root: Path | None, samples: int = 1000) -> list[dict[
     golds: dict[tuple, Any] = {}
     for (backbone, setting, selection, method, task, lang), cell in sorted(cells.items()):
         for metric, (label, _) in enumerate(METRICS[task]):
+            if metrics is not None and label not in metrics:
+                continue
             scores = cell.scores(metric)
             state = status(task, scores, metric)
             kept = scores
@@ -296,7 +306,7 @@ LEGEND = (
     "Cells: mean ± std over seeds (n = seeds); [Δ vs baseline, relative %]; * = significant at "
     f"{ALPHA} after Holm's correction across the table's comparisons, by a paired bootstrap "
     "(1,000 resamples) over the pooled test predictions of matching seeds (flores: sacreBLEU's "
-    "paired bootstrap on chrF++); ASO ε_min over seeds is in the CSV. † fewer than "
+    "paired bootstrap on the metric); ASO ε_min over seeds is in the CSV. † fewer than "
     f"{MIN_SEEDS} seeds; ‡ one collapsed run excluded (MLPerf rule); ✗ more than one collapsed "
     "run: the cell is invalid; MT = machine-translated test set."
 )
@@ -443,3 +453,105 @@ def html(rows: list[dict[str, Any]]) -> str:
         "<!doctype html><html><head><meta charset='utf-8'><title>lowres-bench ablation</title>"
         f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
     )
+
+
+# --- table specs and paper tables -----------------------------------------------------------
+
+SPEC_DIR = Path(__file__).resolve().parents[1] / "leaderboards"
+SPEC_KEYS = {"title", "kind", "backbone", "tasks", "langs", "setting", "selection", "methods"}
+SPEC_KEYS |= {"metrics", "samples", "formats"}
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise BenchError(f"{path}: malformed TOML: {err}") from None
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise BenchError(
+            f"{path}: unknown field(s) {', '.join(sorted(unknown))}",
+            hint=f"fields: {', '.join(sorted(SPEC_KEYS))}",
+        )
+    if spec.get("kind", "ablation") not in ("ablation", "headline"):
+        raise BenchError(f"{path}: kind must be 'ablation' or 'headline'")
+    return spec
+
+
+def headline(rows: list[dict[str, Any]], method: str = "full") -> str:
+    """Change of `method` over the baseline per language and averaged, absolute and relative,
+    with a 95% interval over seeds (±1.96 √(s_a²/n_a + s_b²/n_b)), per backbone and metric."""
+    import pandas as pd
+
+    out = []
+    for r in rows:
+        if r["method"] != method or "delta" not in r:
+            continue
+        base = next(
+            b
+            for b in rows
+            if b["method"] == "baseline"
+            and all(
+                b[k] == r[k] for k in ("backbone", "setting", "selection", "task", "lang", "metric")
+            )
+        )
+        half = 1.96 * np.sqrt(r["std"] ** 2 / r["seeds"] + base["std"] ** 2 / base["seeds"])
+        out.append(
+            {
+                "backbone": r["backbone"],
+                "selection": r["selection"],
+                "task metric": f"{r['task']} {r['metric']}",
+                "lang": r["lang"] + (" (MT)" if r["mt"] else ""),
+                "delta": r["delta"],
+                "text": f"{r['delta']:+.2f} ± {half:.2f} ({r['relative']:+.1f}%)"
+                + ("*" if r.get("p_holm", 1.0) < ALPHA else ""),
+            }
+        )
+    if not out:
+        return f"no `{method}` and `baseline` records to compare yet\n"
+    df = pd.DataFrame(out)
+    table = df.pivot(index=["backbone", "selection", "task metric"], columns="lang", values="text")
+    table["average Δ"] = (
+        df.groupby(["backbone", "selection", "task metric"])["delta"].mean().map("{:+.2f}".format)
+    )
+    return table.to_markdown() + "\n\n" + LEGEND + "\n"
+
+
+def paper(
+    results: Path, root: Path | None, out_dir: Path, specs: list[Path] | None = None
+) -> list[Path]:
+    """Regenerate every table of the specs (default: leaderboards/*.toml) into out_dir."""
+    from bench.results import write_atomic
+
+    written = []
+    for path in specs or sorted(SPEC_DIR.glob("*.toml")):
+        spec = load_spec(path)
+        runs = load_runs(
+            results,
+            backbone=spec.get("backbone"),
+            tasks=spec.get("tasks"),
+            langs=spec.get("langs"),
+            setting=spec.get("setting"),
+            selection=spec.get("selection"),
+        )
+        if spec.get("methods"):
+            runs = [r for r in runs if r.config["method"] in spec["methods"]]
+        rows = build(runs, root, spec.get("samples", 1000), spec.get("metrics")) if runs else []
+        title = f"<!-- generated by `bench paper` from {path.name}: do not edit -->\n# {spec['title']}\n\n"
+        outputs = {}
+        if spec.get("kind", "ablation") == "headline":
+            outputs["md"] = title + (headline(rows) if rows else "no records yet\n")
+        else:
+            outputs["md"] = title + (markdown(rows) if rows else "no records yet\n")
+            if rows:
+                outputs["csv"] = csv(rows)
+                outputs["tex"] = latex(rows)
+                outputs["html"] = html(rows)
+        for fmt, text in outputs.items():
+            if fmt in spec.get("formats", ["md", "csv", "tex", "html"]):
+                target = out_dir / f"{path.stem}.{fmt}"
+                write_atomic(target, text.encode())
+                written.append(target)
+    return written

@@ -94,3 +94,34 @@ def test_latex_and_html_outputs_are_deterministic(tmp_path, gold, data_root):
     assert page.startswith("<!doctype html>") and "data:image/png;base64," in page
     again = lb.build(lb.load_runs(tmp_path), data_root, samples=100)
     assert lb.latex(again) == tex and lb.html(again) == page and lb.csv(again) == lb.csv(rows)
+
+
+def test_committed_paper_tables_are_generated_from_the_records(tmp_path, data_root):
+    """leaderboards/generated/ is `bench paper` over results/: regenerated, never typed."""
+    from bench.paths import REPO
+
+    written = lb.paper(REPO / "results", data_root, tmp_path)
+    assert written, "no table specs in leaderboards/"
+    for path in written:
+        committed = REPO / "leaderboards" / "generated" / path.name
+        assert committed.is_file() and committed.read_text() == path.read_text(), (
+            f"{committed} is stale: run `bench paper`"
+        )
+
+
+def test_headline_is_the_change_of_full_over_the_baseline(tmp_path, gold, data_root):
+    for seed in (1, 2, 3):
+        write(tmp_path, "baseline", seed, noisy(gold, 0.30, seed), gold)
+        write(tmp_path, "full", seed, noisy(gold, 0.50, 10 + seed), gold)
+    text = lb.headline(lb.build(lb.load_runs(tmp_path), data_root, samples=100))
+    assert "xnli acc" in text and "average Δ" in text and "%)*" in text
+
+
+def test_a_bad_table_spec_is_a_clear_error(tmp_path):
+    spec = tmp_path / "x.toml"
+    spec.write_text('title = "x"\ncolour = "red"\n')
+    with pytest.raises(BenchError, match="unknown field"):
+        lb.load_spec(spec)
+    spec.write_text('title = "x"\nkind = "pie"\n')
+    with pytest.raises(BenchError, match="kind must be"):
+        lb.load_spec(spec)
