@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 export BENCH_DATA_ROOT ?= $(abspath $(DATA))
 
-.PHONY: install test test-integration test-all lint format run langs lock clean
+.PHONY: install test test-integration test-all lint format run perf tables langs lock clean
 
 # One pinned environment: pip constraints keep torch on the 2.13.0 CPU build (no CUDA download).
 install: $(VENV)/.installed
@@ -37,6 +37,14 @@ format: install
 
 run: install             ## the baseline grid on the offline default (records committed: skips)
 	$(BIN)/bench run --method baseline --backbone tiny_xlmr --langs sw,yo,ha --seeds 1,2,3 --settings zero-shot,in-language
+
+perf: install            ## throughput vs transformers.Trainer -> results/perf/ (run on a quiet machine)
+	$(BIN)/python benchmarks/throughput.py --backbone tiny_xlmr --examples 2048
+	$(BIN)/python benchmarks/throughput.py --backbone tiny_xlmr --examples 2048 --precisions fp32 --threads 1 --tasks masakhaner,xnli
+
+tables: install          ## regenerate README tables and leaderboards/generated/ from results/
+	$(BIN)/bench summary --write README.md
+	$(BIN)/bench paper
 
 langs: install
 	$(BIN)/bench langs
