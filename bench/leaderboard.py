@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -151,14 +152,21 @@ class Comparison:
     p_adjusted: float = 1.0
 
 
+@lru_cache(maxsize=64)
+def _predictions(path: Path) -> Any:
+    """A record's predictions, read once per build (flores compares four metrics per cell;
+    the baseline's are compared with every method). Records are immutable: the id is a hash."""
+    return read_predictions(path)
+
+
 def _pooled(runs_a: list[Run], runs_b: list[Run]) -> tuple[list, list, list[int]]:
     """Predictions of the seeds both sides have, concatenated in seed order."""
     seeds = sorted({r.config["seed"] for r in runs_a} & {r.config["seed"] for r in runs_b})
     a = {r.config["seed"]: r for r in runs_a}
     b = {r.config["seed"]: r for r in runs_b}
     return (
-        [read_predictions(a[s].path) for s in seeds],
-        [read_predictions(b[s].path) for s in seeds],
+        [_predictions(a[s].path) for s in seeds],
+        [_predictions(b[s].path) for s in seeds],
         seeds,
     )
 
@@ -269,12 +277,20 @@ def build(
     return rows
 
 
+def _method_order(methods: Any) -> list[str]:
+    """The baseline first, then the methods alphabetically."""
+    return sorted(methods, key=lambda m: (m != "baseline", m))
+
+
+def _collapse_mark(row: dict[str, Any]) -> str:
+    return "" if row["status"] == "ok" else (" ‡" if row["status"] == "1 collapsed" else " ✗")
+
+
 def cell_text(row: dict[str, Any]) -> str:
     text = f"{row['mean']:.2f} ± {row['std']:.2f} (n={row['seeds']})"
     if row["seeds"] < MIN_SEEDS:
         text += "†"
-    if row["status"] != "ok":
-        text += " ‡" if row["status"] == "1 collapsed" else " ✗"
+    text += _collapse_mark(row)
     if "delta" in row:
         mark = "*" if row.get("p_holm", 1.0) < ALPHA else ""
         text += f" [{row['delta']:+.2f}, {row['relative']:+.1f}%{mark}]"
@@ -297,8 +313,7 @@ def ablation_frame(rows: list[dict[str, Any]]):
         averages = part.groupby(["method", "task", "metric"])["mean"].mean().reset_index()
         for (task, metric), avg in averages.groupby(["task", "metric"]):
             table[f"{task} avg {metric}"] = avg.set_index("method")["mean"].map("{:.2f}".format)
-        order = ["baseline", *sorted(m for m in table.index if m != "baseline")]
-        out[key] = table.reindex([m for m in order if m in table.index]).fillna("")
+        out[key] = table.reindex(_method_order(table.index)).fillna("")
     return out
 
 
@@ -340,14 +355,14 @@ def _numeric(rows: list[dict[str, Any]]):
     df["text"] = [
         f"{r['mean']:.1f} ± {r['std']:.1f}"
         + ("*" if r.get("p_holm", 1.0) < ALPHA else "")
-        + ("" if r["status"] == "ok" else (" ‡" if r["status"] == "1 collapsed" else " ✗"))
+        + _collapse_mark(r)
         for r in rows
     ]
     out = {}
     for key, part in df.groupby(["backbone", "setting", "selection"], sort=True):
         means = part.pivot(index="method", columns="column", values="mean")
         texts = part.pivot(index="method", columns="column", values="text").fillna("")
-        order = ["baseline", *sorted(m for m in means.index if m != "baseline")]
+        order = _method_order(means.index)
         out[key] = (means.reindex(order), texts.reindex(order))
     return out
 
