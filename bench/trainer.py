@@ -195,7 +195,7 @@ def train(
         inner.begin(total)
     start = time.perf_counter() - result.wall_s
     step = logged = result.steps
-    running = torch.zeros((), dtype=torch.float32)
+    running = torch.zeros((), dtype=torch.float32, device=engine.device)
     engine.train()
     while step < total:
         epoch, offset = divmod(step, per_epoch)

@@ -145,15 +145,15 @@ def collate_pairs(pad_id: int):
 def embed(
     encoder: torch.nn.Module, tokenizer: Any, lines: list[str], max_length: int
 ) -> torch.Tensor:
-    from bench.kinds.common import eval_batches, pad
+    from bench.kinds.common import device_of, eval_batches, pad
 
     ids = tokenizer(lines, truncation=True, max_length=max_length)["input_ids"]
     out = torch.zeros(len(lines), encoder.config.hidden_size)
     encoder.eval()
     for batch in eval_batches([len(x) for x in ids], 128):
-        x = pad([ids[i] for i in batch], tokenizer.pad_token_id)
+        x = pad([ids[i] for i in batch], tokenizer.pad_token_id).to(device_of(encoder))
         mask = (x != tokenizer.pad_token_id).long()
-        out[batch] = mean_pool(encoder(input_ids=x, attention_mask=mask)[0], mask).float()
+        out[batch] = mean_pool(encoder(input_ids=x, attention_mask=mask)[0], mask).float().cpu()
     return out
 
 

@@ -111,14 +111,16 @@ class SuiteTranslator:
     def __init__(self, folder: Path) -> None:
         from transformers import AutoTokenizer, EncoderDecoderModel
 
+        from bench.kinds.common import accelerator
+
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = EncoderDecoderModel.from_pretrained(folder).eval()
+        self.model = EncoderDecoderModel.from_pretrained(folder).eval().to(accelerator())
 
     @torch.no_grad()
     def __call__(
         self, texts: list[str], src: str, tgt: str, sample: bool, beams: int, batch: int, seed: int
     ) -> list[str]:
-        from bench.kinds.common import eval_batches, pad
+        from bench.kinds.common import device_of, eval_batches, pad
         from bench.kinds.translation import tag
 
         tok = self.tokenizer
@@ -129,7 +131,7 @@ class SuiteTranslator:
         out = [""] * len(texts)
         torch.manual_seed(seed)
         for chunk in eval_batches([len(x) for x in ids], batch):
-            x = pad([ids[i] for i in chunk], tok.pad_token_id)
+            x = pad([ids[i] for i in chunk], tok.pad_token_id).to(device_of(self.model))
             gen = self.model.generate(
                 input_ids=x,
                 attention_mask=(x != tok.pad_token_id).long(),
@@ -149,8 +151,10 @@ class HubTranslator:
     def __init__(self, model_id: str) -> None:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+        from bench.kinds.common import accelerator
+
         self.tokenizer = AutoTokenizer.from_pretrained(model_id)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_id).eval()
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_id).eval().to(accelerator())
 
     @torch.no_grad()
     def __call__(
@@ -167,7 +171,7 @@ class HubTranslator:
         for i in range(0, len(texts), batch):
             enc = self.tokenizer(
                 texts[i : i + batch], return_tensors="pt", padding=True, truncation=True
-            )
+            ).to(self.model.device)
             gen = self.model.generate(
                 **enc,
                 forced_bos_token_id=forced,

@@ -49,7 +49,7 @@ class Config:
 @torch.no_grad()
 def masked_perplexity(model: Any, tokenizer: Any, lines: list[str], max_length: int) -> float:
     """exp(mean cross-entropy at masked positions) with a fixed masking (seed 0)."""
-    from bench.kinds.common import eval_batches
+    from bench.kinds.common import eval_batches, on_device
     from bench.pretrain import MaskedLM, collate_mlm, mask_examples
 
     data = mask_examples(
@@ -58,7 +58,7 @@ def masked_perplexity(model: Any, tokenizer: Any, lines: list[str], max_length: 
     mlm, collate = MaskedLM(model).eval(), collate_mlm(tokenizer.pad_token_id)
     total, count = 0.0, 0
     for ids in eval_batches([len(x["input_ids"]) for x in data], 64):
-        loss, n = mlm(collate([data[i] for i in ids]))
+        loss, n = mlm(on_device(collate([data[i] for i in ids]), mlm))
         total, count = total + float(loss), count + int(n)
     return math.exp(total / max(1, count))
 

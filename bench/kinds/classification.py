@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from bench.batching import rows
-from bench.kinds.common import encoder_inputs, eval_batches, pad_encoder_inputs
+from bench.kinds.common import encoder_inputs, eval_batches, on_device, pad_encoder_inputs
 
 
 class Classifier(torch.nn.Module):
@@ -73,7 +73,8 @@ def predict(
     out: list[str] = [""] * len(encoded)
     gather, examples = collate(tokenizer), rows(encoded)
     for ids in eval_batches(encoded["length"], batch_size):
-        logits = module.model(**encoder_inputs(gather([examples[i] for i in ids]))).logits
+        batch = on_device(encoder_inputs(gather([examples[i] for i in ids])), module)
+        logits = module.model(**batch).logits
         for i, k in zip(ids, logits.argmax(-1).tolist(), strict=True):
             out[i] = labels[k]
     return out

@@ -29,6 +29,22 @@ def encoder_inputs(batch: dict[str, Any]) -> dict[str, Any]:
     return {k: batch[k] for k in keys if k in batch}
 
 
+def accelerator() -> torch.device:
+    """The device inference-only models (translators) are loaded onto."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_of(module: torch.nn.Module) -> torch.device:
+    """Where the module's weights live (the GPU after DeepSpeed placed it there)."""
+    return next(module.parameters()).device
+
+
+def on_device(batch: dict[str, Any], module: torch.nn.Module) -> dict[str, Any]:
+    """The batch's tensors moved to the module's device (collation builds them on the CPU)."""
+    device = device_of(module)
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
 def pad_encoder_inputs(items: Sequence[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
     """input_ids, attention_mask (and token_type_ids, for BERT) padded to the batch's longest."""
     batch = {"input_ids": pad([x["input_ids"] for x in items], pad_id)}

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from bench.batching import rows
-from bench.kinds.common import encoder_inputs, eval_batches, pad, pad_encoder_inputs
+from bench.kinds.common import encoder_inputs, eval_batches, on_device, pad, pad_encoder_inputs
 
 IGNORE = -100
 
@@ -102,7 +102,8 @@ def predict(
     gather, examples = collate(tokenizer), rows(encoded)
     for ids in eval_batches(encoded["length"], batch_size):
         items = [examples[i] for i in ids]
-        best = module.model(**encoder_inputs(gather(items))).logits.argmax(-1)
+        batch = on_device(encoder_inputs(gather(items)), module)
+        best = module.model(**batch).logits.argmax(-1).cpu()
         for row, (i, item) in enumerate(zip(ids, items, strict=True)):
             for w, pos in enumerate(item["first"]):
                 out[i][w] = labels[int(best[row, pos])]

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from bench.batching import rows
-from bench.kinds.common import eval_batches, pad
+from bench.kinds.common import device_of, eval_batches, on_device, pad
 
 IGNORE = -100
 BEAMS = 4
@@ -147,6 +147,7 @@ def predict(
         for ids in eval_batches([r["length"] for r in examples], batch_size):
             batch = [examples[i] for i in ids]
             src = pad([r["input_ids"] for r in batch], tokenizer.pad_token_id)
+            src = src.to(device_of(module))
             gen = module.model.generate(
                 input_ids=src,
                 attention_mask=(src != tokenizer.pad_token_id).long(),
@@ -183,6 +184,6 @@ def selection_score(
     gather, total, count = collate(tokenizer), 0.0, 0
     examples = rows(encoded)
     for ids in eval_batches(encoded["length"], 64):
-        loss, n = module(gather([examples[i] for i in ids]))
+        loss, n = module(on_device(gather([examples[i] for i in ids]), module))
         total, count = total + float(loss), count + int(n)
     return -total / max(1, count)

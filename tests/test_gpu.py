@@ -1,0 +1,102 @@
+"""The GPU path: DeepSpeed bf16 and ZeRO on CUDA, evaluation on the device (`pytest -m gpu`).
+
+Skipped where no CUDA device is visible (this project's CI); run on a lent GPU machine.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from bench.cli import main
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_info.value.code or 0, out, err
+
+
+def one_record(root, pattern="*-seed1-*.json"):
+    records = sorted((root / "results").rglob(pattern))
+    assert len(records) == 1, records
+    return json.loads(records[0].read_text())
+
+
+@pytest.mark.parametrize(
+    ("precision", "zero"), [("fp32", 0), ("bf16", 2), ("amp-bf16", 0), ("bf16", 3)]
+)
+def test_tagging_run_on_gpu(capsys, tiny_backbone, data_root, isolated_outputs, precision, zero):
+    """A whole record through DeepSpeed on CUDA: training learns, evaluation runs on the GPU."""
+    code, out, err = run(
+        capsys,
+        "run",
+        "--backbone",
+        str(tiny_backbone),
+        "--tasks",
+        "masakhaner",
+        "--settings",
+        "in-language",
+        "--langs",
+        "sw",
+        "--seeds",
+        "1",
+        "--set",
+        "max_steps=150",
+        "--set",
+        "evals=1",
+        "--set",
+        "lr=1e-3",
+        "--set",
+        f"precision={precision}",
+        "--set",
+        f"zero_stage={zero}",
+        "--data-root",
+        str(data_root),
+    )
+    assert code == 0, out + err
+    rec = one_record(isolated_outputs)
+    assert rec["environment"]["hardware"]["gpu"]
+    assert rec["config"]["train"]["precision"] == precision
+    assert rec["config"]["train"]["zero_stage"] == zero
+    curve = [p["loss"] for p in rec["training"]["curve"] if "loss" in p]
+    assert curve[-1] < 0.7 * curve[0], curve  # it learned
+    assert rec["metrics"]["f1"] > 0.05, rec["metrics"]
+
+
+def test_translation_run_on_gpu(capsys, tiny_backbone, data_root, isolated_outputs):
+    """Encoder-decoder training in bf16 with ZeRO-2, and beam search on the GPU."""
+    code, out, err = run(
+        capsys,
+        "run",
+        "--backbone",
+        str(tiny_backbone),
+        "--tasks",
+        "flores",
+        "--langs",
+        "yo",
+        "--seeds",
+        "1",
+        "--set",
+        "max_steps=40",
+        "--set",
+        "evals=1",
+        "--set",
+        "precision=bf16",
+        "--set",
+        "zero_stage=2",
+        "--data-root",
+        str(data_root),
+    )
+    assert code == 0, out + err
+    rec = one_record(isolated_outputs)
+    assert rec["environment"]["hardware"]["gpu"]
+    assert rec["metrics"]["eng-yor"]["chrf++"] > 0
