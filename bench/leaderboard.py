@@ -52,6 +52,7 @@ class Run:
     metrics: dict[str, Any]
     mt: bool
     predictions_sha: str
+    weights: str | None = None  # sha256 of the backbone weights it was fine-tuned from
 
     @property
     def cell(self) -> tuple[str, ...]:
@@ -87,6 +88,7 @@ def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:
                 rec["metrics"],
                 rec["machine_translated_test"],
                 rec["predictions"]["sha256"],
+                rec.get("backbone", {}).get("weights_sha256"),
             )
         )
     return runs
@@ -108,6 +110,16 @@ def check_integrity(runs: list[Run]) -> None:
                 hint="a provenance failure (a copied result file?): rerun one of them",
             )
         seen.setdefault(run.predictions_sha, run)
+    weights: dict[str, Run] = {}
+    for run in runs:  # methods are compared with baselines of the very same weights
+        other = weights.setdefault(run.config["backbone"], run)
+        if other.weights != run.weights:
+            raise BenchError(
+                f"{run.path} and {other.path} were fine-tuned from different weights of backbone "
+                f"{run.config['backbone']} ({str(run.weights)[:12]} vs {str(other.weights)[:12]})",
+                hint="a rebuilt backbone: rerun the older records on the committed build in "
+                "results/backbones/, or remove them",
+            )
     by_cell: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
         by_cell[run.cell].append(run)

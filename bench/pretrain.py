@@ -288,12 +288,16 @@ def _root_fingerprint(root: Path | None) -> str:
 
 def build(spec: Backbone, root: Path | None, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
     """Return the cached build of `spec`, building it first if needed (resumable)."""
+    from bench.paths import results_dir
+
     build_cfg = dict(spec.build)
     key, corpus_lines, report_json = build_key(spec, root)
+    published = results_dir() / "backbones" / f"{spec.name}-{key}"
+    if (published / "build.json").is_file():  # the committed weights: the same on every machine
+        return published, _provenance(published)
     final = cache_dir / "backbones" / f"{spec.name}-{key}"
     if (final / "build.json").is_file():
-        _publish(final)
-        return final, json.loads((final / "build.json").read_text())["provenance"]
+        return _publish(final), _provenance(final)
     corpus = list(corpus_lines)
     work = cache_dir / "backbones" / f".{spec.name}-{key}.work"
     work.mkdir(parents=True, exist_ok=True)
@@ -345,15 +349,28 @@ def build(spec: Backbone, root: Path | None, cache_dir: Path) -> tuple[Path, dic
     )
     os.replace(staging, final)  # whole or not at all
     shutil.rmtree(work, ignore_errors=True)
-    _publish(final)
-    return final, provenance
+    return _publish(final), _provenance(final)
 
 
-def _publish(final: Path) -> None:
-    """Keep the build record (provenance + loss curve, no weights) with the run records."""
+def _provenance(folder: Path) -> dict[str, Any]:
+    """The build's provenance plus the checksum of its weights (two builds of one key on
+    different CPUs differ in the last bits: records say which weights they were trained from)."""
+    from bench.source import sha256_file
+
+    provenance = json.loads((folder / "build.json").read_text())["provenance"]
+    return {**provenance, "weights_sha256": sha256_file(folder / "model.safetensors")}
+
+
+def _publish(final: Path) -> Path:
+    """Copy a build (weights, tokenizer, build record: a few MB) into results/backbones/, where
+    it is committed with the run records, so that every machine and session fine-tunes the same
+    weights rather than rebuilding its own (CPU pre-training is not bitwise reproducible)."""
     from bench.paths import results_dir
-    from bench.results import write_atomic
 
-    target = results_dir() / "backbones" / f"{final.name}.json"
-    if not target.is_file():
-        write_atomic(target, (final / "build.json").read_bytes())
+    target = results_dir() / "backbones" / final.name
+    if not (target / "build.json").is_file():
+        staging = target.with_name(f".{target.name}.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(final, staging)
+        os.replace(staging, target)  # whole or not at all
+    return target

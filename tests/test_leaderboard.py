@@ -31,6 +31,7 @@ def write(results, method, seed, preds, gold, **extra):
     }
     accuracy = sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold)
     record = {"config": config, "metrics": {"accuracy": accuracy}, "machine_translated_test": False}
+    record["backbone"] = {"weights_sha256": extra.pop("weights", "w1")}
     write_record(record_path(results, config), record, preds)
 
 
@@ -79,6 +80,15 @@ def test_records_disagreeing_on_config_in_one_cell_are_refused(tmp_path, gold, d
     write(tmp_path, "baseline", 1, noisy(gold, 0.5, 1), gold)
     write(tmp_path, "baseline", 2, noisy(gold, 0.5, 2), gold, lr=3e-4)
     with pytest.raises(BenchError, match="disagree on train"):
+        lb.build(lb.load_runs(tmp_path), data_root)
+
+
+def test_methods_trained_from_other_weights_than_the_baseline_are_refused(
+    tmp_path, gold, data_root
+):
+    write(tmp_path, "baseline", 1, noisy(gold, 0.5, 1), gold)
+    write(tmp_path, "mlm", 1, noisy(gold, 0.5, 2), gold, weights="w2")  # a rebuilt backbone
+    with pytest.raises(BenchError, match="different weights of backbone tiny"):
         lb.build(lb.load_runs(tmp_path), data_root)
 
 

@@ -36,7 +36,10 @@ def test_build_is_decontaminated_cached_and_loadable(data_root, tmp_path, monkey
     assert 0.5 < prov["corpus"]["english_share"] < 1
     record = json.loads((folder / "build.json").read_text())
     assert [p["step"] for p in record["loss_curve"]] == [6]
-    assert (tmp_path / "results" / "backbones" / f"{folder.name}.json").is_file()
+    # published with the records: weights, tokenizer and build record, checksummed
+    assert folder == tmp_path / "results" / "backbones" / folder.name
+    assert (folder / "model.safetensors").is_file() and len(prov["weights_sha256"]) == 64
+    assert (tmp_path / "cache" / "backbones" / folder.name / "build.json").is_file()
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForMaskedLM.from_pretrained(folder)
     assert model.config.vocab_size == len(tokenizer) <= 600
