@@ -282,7 +282,7 @@ def build(
     tables = defaultdict(dict)
     for i, row in enumerate(rows):
         if "p" in row and not np.isnan(row["p"]):
-            tables[(row["backbone"], row["setting"], row["selection"])][i] = row["p"]
+            tables[(row["backbone"], row["setting"])][i] = row["p"]  # one family per table
     for pvalues in tables.values():
         for i, adjusted in holm(pvalues).items():
             rows[i]["p_holm"] = adjusted
@@ -309,22 +309,40 @@ def cell_text(row: dict[str, Any]) -> str:
     return text
 
 
-def ablation_frame(rows: list[dict[str, Any]]):
-    """Methods × (task lang metric) text table per (backbone, setting, selection), with a
-    per-task average column (mean of the language means)."""
+SELECTION_TAG = {"source-dev": " [en-dev]", "target-dev": " [oracle]", "last": " [last]"}
+
+
+def _selection_tag(setting: str, selection: str) -> str:
+    """Zero-shot columns say how the checkpoint was chosen: on English dev (true zero-shot)
+    or on the target's dev set (an oracle no zero-shot user has); both sit side by side."""
+    return "" if setting == "in-language" else SELECTION_TAG.get(selection, f" [{selection}]")
+
+
+def _columns(rows: list[dict[str, Any]], mt_mark: str):
     import pandas as pd
 
     df = pd.DataFrame(rows)
+    df["tag"] = [_selection_tag(r["setting"], r["selection"]) for r in rows]
     df["column"] = (
-        df["task"] + " " + df["lang"] + df["mt"].map({True: " MT", False: ""}) + " " + df["metric"]
+        (df["task"] + " " + df["lang"] + df["mt"].map({True: mt_mark, False: ""}) + " ")
+        + df["metric"]
+        + df["tag"]
     )
+    return df
+
+
+def ablation_frame(rows: list[dict[str, Any]]):
+    """Methods × (task lang metric [selection]) text table per (backbone, setting), with a
+    per-task average column (mean of the language means) per selection."""
+    df = _columns(rows, " MT")
     df["text"] = [cell_text(r) for r in rows]
     out = {}
-    for key, part in df.groupby(["backbone", "setting", "selection"], sort=True):
+    for key, part in df.groupby(["backbone", "setting"], sort=True):
         table = part.pivot(index="method", columns="column", values="text")
-        averages = part.groupby(["method", "task", "metric"])["mean"].mean().reset_index()
-        for (task, metric), avg in averages.groupby(["task", "metric"]):
-            table[f"{task} avg {metric}"] = avg.set_index("method")["mean"].map("{:.2f}".format)
+        averages = part.groupby(["method", "task", "metric", "tag"])["mean"].mean().reset_index()
+        for (task, metric, tag), avg in averages.groupby(["task", "metric", "tag"]):
+            column = f"{task} avg {metric}{tag}"
+            table[column] = avg.set_index("method")["mean"].map("{:.2f}".format)
         out[key] = table.reindex(_method_order(table.index)).fillna("")
     return out
 
@@ -335,14 +353,15 @@ LEGEND = (
     "(1,000 resamples) over the pooled test predictions of matching seeds (flores: sacreBLEU's "
     "paired bootstrap on the metric); ASO ε_min over seeds is in the CSV. † fewer than "
     f"{MIN_SEEDS} seeds; ‡ one collapsed run excluded (MLPerf rule); ✗ more than one collapsed "
-    "run: the cell is invalid; MT = machine-translated test set."
+    "run: the cell is invalid; MT = machine-translated test set. Zero-shot checkpoints are "
+    "chosen on English dev [en-dev] (true zero-shot) or on the target's dev set [oracle]."
 )
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     parts = []
-    for (backbone, setting, selection), table in ablation_frame(rows).items():
-        parts.append(f"### {backbone} · {setting} · selection: {selection}\n")
+    for (backbone, setting), table in ablation_frame(rows).items():
+        parts.append(f"### {backbone} · {setting}\n")
         parts.append(table.to_markdown())
         parts.append("")
     parts.append(LEGEND)
@@ -358,12 +377,9 @@ def csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _numeric(rows: list[dict[str, Any]]):
-    """(backbone, setting, selection) -> (means, texts) frames: methods × columns."""
-    import pandas as pd
+    """(backbone, setting) -> (means, texts) frames: methods × columns."""
 
-    df = pd.DataFrame(rows)
-    df["column"] = df["task"] + " " + df["lang"] + df["mt"].map({True: " (MT)", False: ""})
-    df["column"] = df["column"] + " " + df["metric"]
+    df = _columns(rows, " (MT)")
     df["text"] = [
         f"{r['mean']:.1f} ± {r['std']:.1f}"
         + ("*" if r.get("p_holm", 1.0) < ALPHA else "")
@@ -371,7 +387,7 @@ def _numeric(rows: list[dict[str, Any]]):
         for r in rows
     ]
     out = {}
-    for key, part in df.groupby(["backbone", "setting", "selection"], sort=True):
+    for key, part in df.groupby(["backbone", "setting"], sort=True):
         means = part.pivot(index="method", columns="column", values="mean")
         texts = part.pivot(index="method", columns="column", values="text").fillna("")
         order = _method_order(means.index)
@@ -393,12 +409,12 @@ def latex(rows: list[dict[str, Any]]) -> str:
         )
 
     parts = []
-    for (backbone, setting, selection), (means, texts) in _numeric(rows).items():
+    for (backbone, setting), (means, texts) in _numeric(rows).items():
         cols = list(means.columns)
         lines = [
             r"\begin{table}[t]",
             r"\centering\small",
-            rf"\caption{{{esc(backbone)}, {esc(setting)}, selection: {esc(selection)}}}",
+            rf"\caption{{{esc(backbone)}, {esc(setting)}}}",
             r"\begin{tabular}{l" + "c" * len(cols) + "}",
             r"\toprule",
             "Method & " + " & ".join(esc(c) for c in cols) + r" \\",
@@ -463,10 +479,8 @@ def html(rows: list[dict[str, Any]]) -> str:
     import html as html_lib
 
     body = ["<h1>lowres-bench ablation</h1>"]
-    for (backbone, setting, selection), table in ablation_frame(rows).items():
-        body.append(
-            f"<h2>{html_lib.escape(f'{backbone} · {setting} · selection: {selection}')}</h2>"
-        )
+    for (backbone, setting), table in ablation_frame(rows).items():
+        body.append(f"<h2>{html_lib.escape(f'{backbone} · {setting}')}</h2>")
         body.append(table.to_html(escape=True))
     png = chart_png(rows)
     if png is not None:

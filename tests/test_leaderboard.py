@@ -26,7 +26,7 @@ def write(results, method, seed, preds, gold, **extra):
         "seed": seed,
         "train": {"lr": extra.pop("lr", 1e-4), "seed": seed},
         "lang": "swa",
-        "selection": "source-dev",
+        "selection": extra.pop("selection", "source-dev"),
         "data": {"test:swa": "x"},
     }
     accuracy = sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold)
@@ -81,6 +81,19 @@ def test_records_disagreeing_on_config_in_one_cell_are_refused(tmp_path, gold, d
     write(tmp_path, "baseline", 2, noisy(gold, 0.5, 2), gold, lr=3e-4)
     with pytest.raises(BenchError, match="disagree on train"):
         lb.build(lb.load_runs(tmp_path), data_root)
+
+
+def test_zero_shot_and_oracle_selection_sit_side_by_side(tmp_path, gold, data_root):
+    for seed in (1, 2):
+        for sel, right in (("source-dev", 0.3), ("target-dev", 0.4)):
+            write(tmp_path, "baseline", seed, noisy(gold, right, seed), gold, selection=sel)
+    rows = lb.build(lb.load_runs(tmp_path), data_root, samples=50)
+    text = lb.markdown(rows)
+    assert text.count("### tiny · zero-shot") == 1  # one table, both selections
+    header = next(line for line in text.splitlines() if line.startswith("| method"))
+    cols = [c.strip() for c in header.strip("|").split("|")]
+    assert cols[1:3] == ["xnli swa acc [en-dev]", "xnli swa acc [oracle]"]  # adjacent
+    assert "xnli avg acc [oracle]" in cols
 
 
 def test_methods_trained_from_other_weights_than_the_baseline_are_refused(
