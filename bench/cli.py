@@ -213,6 +213,93 @@ def run(
 
 
 @app.command()
+def sweep(
+    methods: Annotated[
+        str,
+        typer.Option(help="Comma-separated methods (default: baseline, the four plug-ins, full)."),
+    ] = "baseline,mlm,alignment,backtranslation,adversarial,full",
+    langs: Langs = "sw,yo,ha",
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks.")] = None,
+    backbone: Annotated[str | None, typer.Option(help="Backbone name or local folder.")] = None,
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "1,2,3",
+    settings: Annotated[str | None, typer.Option(help="As for bench run.")] = None,
+    selection: Annotated[str | None, typer.Option(help="As for bench run.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="As for bench run.")] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="A sweep spec (TOML with these options' names).")
+    ] = None,
+    executor: Annotated[
+        str, typer.Option(help="local (N worker processes), slurm, or submitit-local.")
+    ] = "local",
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 1,
+    ranks_per_run: Annotated[
+        int,
+        typer.Option(
+            "--ranks-per-run",
+            "--gpus-per-run",
+            help="Processes (GPUs) one training spans per node: torchrun on CPU, the DeepSpeed launcher with GPUs.",
+        ),
+    ] = 1,
+    nodes_per_run: Annotated[int, typer.Option(help="Nodes one training spans.")] = 1,
+    hostfile: Annotated[
+        Path | None, typer.Option(help="DeepSpeed hostfile for multi-node runs.")
+    ] = None,
+    partition: Annotated[str | None, typer.Option(help="Slurm partition.")] = None,
+    cpus_per_run: Annotated[int, typer.Option(help="Slurm: CPUs per job.")] = 4,
+    timeout_min: Annotated[int, typer.Option(help="Slurm: time limit per job (minutes).")] = 240,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the DAG, what is done, and the work left."),
+    ] = False,
+    data_root: DataRoot = None,
+) -> None:
+    """Run a grid (methods x tasks x languages x seeds) as a DAG of jobs, resumably."""
+    from bench import sweep as sw
+    from bench.source import data_root as resolve_root
+
+    if spec is not None:
+        chosen = sw.load_spec(spec)
+    else:
+        chosen = sw.Spec(
+            methods=[m.strip() for m in methods.split(",") if m.strip()],
+            langs=langs,
+            tasks=tasks,
+            backbone=backbone,
+            seeds=seeds,
+            settings=settings,
+            selection=selection,
+            overrides=set_ or [],
+        )
+    if workers < 1:
+        raise BenchError(f"--workers {workers}", hint="at least 1")
+    resources = {
+        "timeout_min": timeout_min,
+        "cpus_per_task": cpus_per_run,
+        **({"slurm_partition": partition} if partition else {}),
+    }
+    if ranks_per_run < 1 or nodes_per_run < 1:
+        raise BenchError("--ranks-per-run and --nodes-per-run must be at least 1")
+    if hostfile is not None and not hostfile.is_file():
+        raise BenchError(f"no hostfile at {hostfile}", hint="DeepSpeed's format: 'host slots=N'")
+    launch = sw.Launch(ranks_per_run, nodes_per_run, hostfile)
+    code = sw.sweep(
+        chosen, resolve_root(data_root), executor, workers, dry_run, typer.echo, resources, launch
+    )
+    raise typer.Exit(code)
+
+
+@app.command("sweep-job", hidden=True)
+def sweep_job(job: str, data_root: DataRoot = None) -> None:
+    """Run one job of a sweep (the local executor's worker process)."""
+    from bench import sweep as sw
+    from bench.paths import cache_dir, results_dir
+    from bench.source import data_root as resolve_root
+
+    state = sw.run_job(sw.Job.from_json(job), resolve_root(data_root), results_dir(), cache_dir())
+    raise typer.Exit({"done": 0, "busy": 3, "failed": 4}[state])
+
+
+@app.command()
 def leaderboard(
     backbone: Annotated[str | None, typer.Option(help="Comma-separated backbones.")] = None,
     tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks.")] = None,

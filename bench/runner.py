@@ -58,6 +58,10 @@ def default_selection(setting: str) -> str:
     return "source-dev" if setting.startswith("zero-shot") else "target-dev"
 
 
+def _allowed(selection: str, setting: str) -> bool:
+    return selection != "source-dev" or setting.startswith(("zero-shot", "few-shot"))
+
+
 def check_selection(selection: str, setting: str) -> None:
     if selection not in SELECTIONS:
         raise BenchError(
@@ -105,6 +109,9 @@ def plan_groups(
     for setting in settings:
         chosen = task.setting(setting)
         sels = selections or [default_selection(setting)]
+        if len(sels) > 1:  # several asked for: each setting records those it allows
+            allowed = [x for x in sels if x in SELECTIONS and _allowed(x, setting)]
+            sels = allowed or sels
         for sel in sels:
             check_selection(sel, setting)
         for seed in seeds:
@@ -312,8 +319,10 @@ def execute(
     overrides: dict[str, str],
     force: bool,
     comet: str | None = None,
+    stages_only: bool = False,
 ) -> list[Path]:
-    """Fine-tune once for `group`, then test and record each (language, selection)."""
+    """Fine-tune once for `group`, then test and record each (language, selection).
+    With `stages_only`, build the method's adaptation stages and synthetic data, and stop."""
     import datasets
     import transformers
     from transformers import AutoTokenizer
@@ -363,6 +372,8 @@ def execute(
         added = plugin.augment(ctx)
         if added is not None:
             splits[f"synthetic:{plugin.name}"], ctx.reports[plugin.name] = added
+    if stages_only:
+        return []
     encode = {
         role: encoded(kind, split, tokenizer, max_length, extra, cache)
         for role, split in splits.items()

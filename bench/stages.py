@@ -10,6 +10,7 @@ Exercise: ``bench run --method mlm --tasks xnli --langs sw --seeds 1``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -132,15 +133,21 @@ def cached_stage(
     final = cache_dir / "stages" / f"{name}-{key}"
     if (final / "stage.json").is_file():
         return final, json.loads((final / "stage.json").read_text())
-    work = cache_dir / "stages" / f".{name}-{key}.work"
-    out = work / "out"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    report = build(work)
-    report = {"stage": name, "key": key, **report}
-    (out / "stage.json").write_text(json.dumps(report, indent=1))
-    os.replace(out, final)
-    shutil.rmtree(work, ignore_errors=True)
+    lock_path = cache_dir / "stages" / f".{name}-{key}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:  # one builder at a time; the others wait, then reuse
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released by the kernel if the builder dies
+        if (final / "stage.json").is_file():
+            return final, json.loads((final / "stage.json").read_text())
+        work = cache_dir / "stages" / f".{name}-{key}.work"
+        out = work / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        report = build(work)
+        report = {"stage": name, "key": key, **report}
+        (out / "stage.json").write_text(json.dumps(report, indent=1))
+        os.replace(out, final)
+        shutil.rmtree(work, ignore_errors=True)
     return final, report
 
 

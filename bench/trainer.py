@@ -61,6 +61,10 @@ class TrainResult:
     resumed_from: int | None = None
 
 
+class TrainingDiverged(BenchError):
+    """The loss is NaN or infinite: the run is recorded as failed, not as a score."""
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
@@ -213,6 +217,11 @@ def train(
             result.tokens += sum(lengths[i] for i in mine)
             if step % cfg.log_every == 0 or step == total:
                 loss_now = float(running) / (step - logged)  # the one host sync per interval
+                if not math.isfinite(loss_now):
+                    raise TrainingDiverged(
+                        f"the training loss became {loss_now} by step {step}",
+                        hint="lower the learning rate (--set lr=...) or check the data",
+                    )
                 point = {"step": step, "loss": round(loss_now, 5), "lr": scheduler.get_last_lr()[0]}
                 if hasattr(inner, "log_metrics"):
                     point.update(inner.log_metrics())

@@ -1,0 +1,229 @@
+"""`bench sweep`: DAG expansion, locks, failures, the submitit path, and resuming after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import sweep as sw
+from bench.cli import main
+
+TINY = ["--set", "max_steps=4", "--set", "evals=1"]
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_info.value.code or 0, out, err
+
+
+def records(root: Path) -> list[Path]:
+    return sorted((root / "results" / "runs").rglob("*.json"))
+
+
+def test_dag_shares_adaptation_stages(tiny_backbone, data_root, isolated_outputs):
+    spec = sw.Spec(
+        methods=["baseline", "mlm", "adversarial", "full"],
+        langs="sw,ha",
+        tasks="xnli,flores",
+        seeds="1,2",
+        backbone=str(tiny_backbone),
+    )
+    plan = sw.expand(spec, data_root, isolated_outputs / "results")
+    # per method: xnli zero-shot 1 training per seed (both languages), flores 1 per language
+    assert len(plan.runs) == 4 * (2 + 4) and not plan.done
+    # adversarial only adds a loss: no stage; mlm and full adapt: one stage job each, shared
+    assert sorted(s.method for s in plan.stages) == ["full", "mlm"]
+    mlm_stage = next(s for s in plan.stages if s.method == "mlm")
+    mlm_runs = [j for j in plan.runs if j.method == "mlm"]
+    assert all(plan.needs[j] == mlm_stage for j in mlm_runs)
+    assert mlm_stage.adapt_to == ("swa", "hau") and mlm_stage.stage_only
+    assert all(j not in plan.needs for j in plan.runs if j.method in ("baseline", "adversarial"))
+    assert sw.Job.from_json(mlm_runs[0].to_json()) == mlm_runs[0]
+
+
+def test_spec_file_errors_are_clear(tmp_path):
+    bad = tmp_path / "grid.toml"
+    bad.write_text('methods = ["baseline"]\nseedz = [1, 2]\n')
+    with pytest.raises(sw.BenchError, match="unknown field.*seedz"):
+        sw.load_spec(bad)
+    bad.write_text('langs = "sw"\n')
+    with pytest.raises(sw.BenchError, match="'methods' is required"):
+        sw.load_spec(bad)
+    bad.write_text('methods = ["baseline"]\nseeds = [1, 2]\nlangs = ["sw"]\n')
+    assert sw.load_spec(bad).seeds == "1,2"
+
+
+@pytest.mark.integration
+def test_a_failing_job_is_recorded_and_the_others_finish(
+    capsys, tiny_backbone, data_root, isolated_outputs
+):
+    """The MLM stage diverges (absurd learning rate): its jobs fail with the NaN named, the
+    baseline's records are still written, and the sweep exits non-zero."""
+    code, out, _ = run(
+        capsys,
+        "sweep",
+        "--methods",
+        "baseline,mlm",
+        "--backbone",
+        str(tiny_backbone),
+        "--tasks",
+        "xnli",
+        "--langs",
+        "sw",
+        "--seeds",
+        "1",
+        *TINY,
+        "--set",
+        "mlm.steps=30",
+        "--set",
+        "mlm.lr=1e6",
+        "--data-root",
+        str(data_root),
+    )
+    assert code == 1, out
+    assert "FAILED" in out and "loss became nan" in out.lower()
+    assert [r.parts[-3] for r in records(isolated_outputs)] == ["baseline"]
+    failures = list((isolated_outputs / "results" / "failed").glob("*.json"))
+    assert failures and all("became nan" in json.loads(f.read_text())["cause"] for f in failures)
+
+
+def _sweep_cmd(backbone: Path, root: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "bench",
+        "sweep",
+        "--methods",
+        "baseline",
+        "--backbone",
+        str(backbone),
+        "--tasks",
+        "xnli",
+        "--langs",
+        "sw",
+        "--seeds",
+        "1,2,3",
+        "--data-root",
+        str(root),
+        *extra,
+    ]
+
+
+@pytest.mark.integration
+def test_two_sweeps_at_once_never_run_a_job_twice(tiny_backbone, data_root, isolated_outputs):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = _sweep_cmd(tiny_backbone, data_root, *TINY)
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert len(records(isolated_outputs)) == 3
+    logs = list((isolated_outputs / "cache" / "sweep-logs").glob("*.log"))
+    trained = [log for log in logs if "fine-tuning" in log.read_text()]
+    labels = sorted(log.name.rsplit("-", 1)[0] for log in trained)
+    assert len(labels) == len(set(labels)) == 3, labels  # each job trained by one sweep only
+
+
+@pytest.mark.integration
+def test_submitit_local_executor_runs_a_grid(capsys, tiny_backbone, data_root, isolated_outputs):
+    code, out, _ = run(
+        capsys,
+        "sweep",
+        "--methods",
+        "baseline",
+        "--backbone",
+        str(tiny_backbone),
+        "--tasks",
+        "xnli",
+        "--langs",
+        "sw",
+        "--seeds",
+        "1,2",
+        "--executor",
+        "submitit-local",
+        *TINY,
+        "--data-root",
+        str(data_root),
+    )
+    assert code == 0, out
+    assert "submitted 2 runs" in out and len(records(isolated_outputs)) == 2
+
+
+@pytest.mark.integration
+def test_sigkilled_sweeps_resume_to_identical_records(tiny_backbone, data_root, tmp_path):
+    """A sweep killed (SIGKILL, whole process group) at random moments (start-up, training,
+    checkpointing, testing, writing), restarted each time, ends with the same metrics and
+    predictions as an uninterrupted sweep."""
+    budget = ["--set", "max_steps=60", "--set", "checkpoint_every=5", "--set", "evals=2"]
+    cmd = _sweep_cmd(tiny_backbone, data_root, *budget)
+    cmd[cmd.index("1,2,3")] = "1"
+
+    def env_for(name: str) -> dict[str, str]:
+        return dict(
+            os.environ,
+            OMP_NUM_THREADS="1",
+            BENCH_RESULTS=str(tmp_path / name / "results"),
+            BENCH_CACHE=str(tmp_path / name / "cache"),
+            HF_HUB_OFFLINE="1",
+        )
+
+    subprocess.run(cmd, env=env_for("clean"), check=True, capture_output=True)
+    (reference,) = records(tmp_path / "clean")
+    rng = random.Random(0)
+    for trial in range(2):
+        env, kills = env_for(f"killed{trial}"), 0
+        while True:
+            proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+            try:  # killed at a random moment, up to 4 times; then left to finish
+                proc.wait(timeout=rng.uniform(3, 25) if kills < 4 else 900)
+                break
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                leftovers = list((tmp_path / f"killed{trial}").rglob("*.tmp"))
+                assert not [p for p in leftovers if p.suffix == ".json"]
+                time.sleep(0.2)
+        assert proc.returncode == 0 and kills >= 1
+        (resumed,) = records(tmp_path / f"killed{trial}")
+        a, b = json.loads(reference.read_text()), json.loads(resumed.read_text())
+        assert resumed.name == reference.name
+        assert a["metrics"] == b["metrics"]
+        assert a["predictions"]["sha256"] == b["predictions"]["sha256"]
+
+
+@pytest.mark.integration
+def test_a_job_can_span_two_cpu_ranks(capsys, tiny_backbone, data_root, isolated_outputs):
+    """--ranks-per-run 2: torchrun starts two gloo ranks for the training; one record."""
+    code, out, _ = run(
+        capsys,
+        "sweep",
+        "--methods",
+        "baseline",
+        "--backbone",
+        str(tiny_backbone),
+        "--tasks",
+        "xnli",
+        "--langs",
+        "sw",
+        "--seeds",
+        "1",
+        "--ranks-per-run",
+        "2",
+        *TINY,
+        "--data-root",
+        str(data_root),
+    )
+    assert code == 0, out
+    (record,) = records(isolated_outputs)
+    rec = json.loads(record.read_text())
+    assert rec["config"]["world_size"] == 2 and rec["training"]["steps"] == 4
