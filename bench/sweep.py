@@ -443,9 +443,13 @@ def run_local(
     echo: Callable[[str], None],
     threads: int | None = None,
     launch: Launch | None = None,
+    needs: dict[Job, Job] | None = None,
 ) -> dict[Job, str]:
-    """Each job in its own process(es), `workers` at a time (cores split between them)."""
+    """Each job in its own process(es), `workers` at a time (cores split between them), in
+    order, except that a job whose stage job (`needs`) has not ended yet waits for it while
+    later jobs go ahead. Stage jobs run on one rank."""
     launch = launch or Launch()
+    needs = needs or {}
     env = dict(os.environ)
     per = threads or max(1, (os.cpu_count() or 1) // max(1, workers * launch.ranks))
     env["OMP_NUM_THREADS"] = str(per)
@@ -453,13 +457,16 @@ def run_local(
     queue = list(jobs)
     running: dict[subprocess.Popen, tuple[Job, float, Any]] = {}
     while queue or running:
-        while queue and len(running) < workers:
-            job = queue.pop(0)
+        while len(running) < workers:
+            ready = [j for j in queue if needs.get(j) is None or needs[j] in status]
+            if not ready:
+                break
+            job = ready[0]
+            queue.remove(job)
             log = _log_path(job)
             fh = open(log, "w")  # noqa: SIM115 - closed when the process ends
-            proc = subprocess.Popen(
-                launch.command(job, root), env=env, stdout=fh, stderr=subprocess.STDOUT
-            )
+            cmd = (Launch() if job.stage_only else launch).command(job, root)
+            proc = subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
             running[proc] = (job, time.time(), fh)
             echo(f"start  {job.label}  (log: {log})")
         time.sleep(0.5)
@@ -606,8 +613,8 @@ def sweep(
         return 0
     started = time.time()
     if executor == "local":
-        status = run_local(plan.stages, root, workers, echo)  # stages: one rank each
-        status.update(run_local(plan.runs, root, workers, echo, launch=launch))
+        jobs = plan.stages + plan.runs
+        status = run_local(jobs, root, workers, echo, launch=launch, needs=plan.needs)
     elif executor in ("slurm", "submitit-local"):
         folder = _cache() / "submitit"
         status = run_submitit(
