@@ -336,7 +336,7 @@ def leaderboard(
     if not runs:
         raise BenchError("no run records match", hint="check the filters, or run `bench run` first")
     rows = lb.build(runs, resolve_root(data_root), samples)
-    text = lb.markdown(rows)
+    text = lb.markdown(rows) + lb.provenance(runs, "bench " + " ".join(sys.argv[1:]))
     if out is None:
         typer.echo(text)
         return

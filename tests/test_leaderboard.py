@@ -54,6 +54,9 @@ def test_ablation_compares_methods_with_the_baseline(tmp_path, gold, data_root):
     assert by["adversarial"]["p_holm"] >= by["adversarial"]["p"]  # Holm never lowers p
     text = lb.markdown(rows)
     assert "| mlm " in text and "*]" in text and "†" in text  # significant; fewer than 5 seeds
+    footer = lb.provenance(lb.load_runs(tmp_path), "bench paper")
+    assert "9 run records from 9 trainings; seeds 1, 2, 3" in footer
+    assert "tiny (weights w1)" in footer and "Regenerate: `bench paper`" in footer
     assert lb.csv(rows).splitlines()[0].startswith("backbone,setting,selection,method")
 
 
