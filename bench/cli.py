@@ -116,6 +116,60 @@ backbone_app = typer.Typer(
 app.add_typer(backbone_app, name="backbone")
 
 
+lang_app = typer.Typer(
+    help="Add a language with one data file: scaffold it, then check it.", no_args_is_help=True
+)
+app.add_typer(lang_app, name="lang")
+
+
+@lang_app.command("add")
+def lang_add(
+    code: Annotated[str, typer.Argument(help="ISO 639-1 or 639-3 code, e.g. ig or ibo.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the file (default: bench/languages/).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    data_root: DataRoot = None,
+) -> None:
+    """Scaffold a language file from what can be found out (codes, datasets, script)."""
+    from bench import contribute
+    from bench.language import _load
+    from bench.source import data_root as resolve_root
+
+    root = resolve_root(data_root)
+    path = contribute.add(code, root, out, force)
+    _load.cache_clear()
+    typer.echo(path.read_text(encoding="utf-8"))
+    typer.echo(f"written: {path}")
+    typer.echo(f"next: fill in every TODO, then `bench lang check {path.stem}`")
+
+
+@lang_app.command("check")
+def lang_check(
+    code: Annotated[str, typer.Argument(help="Language code or path to a language file.")],
+    data_root: DataRoot = None,
+) -> None:
+    """Validate a language file: schema, every dataset it claims, its script, runnable tasks."""
+    from bench import contribute
+    from bench.report import table
+    from bench.source import data_root as resolve_root
+
+    result = contribute.check(code, resolve_root(data_root))
+    if result.splits:
+        typer.echo(table(result.splits))
+    seen, share = result.script
+    if seen:
+        typer.echo(f"\nscript of the text: {seen} ({share:.0%} of letters)")
+    if result.tasks:
+        typer.echo("\n" + table(result.tasks))
+    for what, fix in result.problems:
+        typer.secho(f"problem: {what}", fg=typer.colors.RED)
+        typer.echo(f"  fix: {fix}")
+    if result.ok:
+        typer.echo("\nok: the file is valid and at least one task can run")
+    raise typer.Exit(0 if result.ok else 1)
+
+
 @backbone_app.command("list")
 def backbone_list() -> None:
     """Show the backbone specs in baselines/ and their fine-tuning recipes."""

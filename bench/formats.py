@@ -139,3 +139,22 @@ def read_jsonl(path: Path, keys: tuple[str, ...]) -> list[dict[str, str]]:
                 hint='each line must look like {"translation": {"en": "...", "xx": "..."}}',
             ) from None
     return out
+
+
+def read_spec(path: Path, fields: set[str]) -> dict:
+    """A small TOML spec file (table or sweep specs) with only the `fields` it may hold."""
+    import tomllib
+
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"no spec file at {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise BenchError(f"{path}: malformed TOML: {err}") from None
+    unknown = set(spec) - fields
+    if unknown:
+        raise BenchError(
+            f"{path}: unknown field(s) {', '.join(sorted(unknown))}",
+            hint=f"fields: {', '.join(sorted(fields))}",
+        )
+    return spec

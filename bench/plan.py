@@ -80,6 +80,24 @@ def groups_for(request: Request) -> list[Group]:
     return groups
 
 
+def skipped(langs_text: str, tasks_text: str | None) -> list[str]:
+    """Why a task of the request does not run for some languages (no data in their files):
+    skipped with a reason, rather than failing the whole plan."""
+    from bench.task import TASKS
+
+    langs = parse_langs(langs_text)
+    out = []
+    for task in parse_tasks(tasks_text):
+        missing = [lang.code for lang in langs if not task.coverage(lang)]
+        if missing:
+            sources = ", ".join(TASKS.get(task.name).sources)
+            out.append(
+                f"skipped: {task.name} for {', '.join(missing)}: no data (their language files "
+                f"declare none of {sources})"
+            )
+    return out
+
+
 def run(request: Request, root: Path | None, dry_run: bool, echo: Callable[[str], None]) -> None:
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
         echo = lambda _line: None  # noqa: E731
@@ -109,6 +127,9 @@ def run(request: Request, root: Path | None, dry_run: bool, echo: Callable[[str]
         if todo:
             todo_groups.append(g)
     echo(table(rows))
+    if request.tasks is None:
+        for line in skipped(request.langs, None):
+            echo(line)
     echo(f"\n{len(todo_groups)} of {len(groups)} trainings to run; records go to {results}")
     if dry_run or not todo_groups:
         return

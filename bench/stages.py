@@ -132,13 +132,13 @@ def cached_stage(
     """
     final = cache_dir / "stages" / f"{name}-{key}"
     if (final / "stage.json").is_file():
-        return final, json.loads((final / "stage.json").read_text())
+        return final, _with_weights(final, json.loads((final / "stage.json").read_text()))
     lock_path = cache_dir / "stages" / f".{name}-{key}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as lock:  # one builder at a time; the others wait, then reuse
         fcntl.flock(lock, fcntl.LOCK_EX)  # released by the kernel if the builder dies
         if (final / "stage.json").is_file():
-            return final, json.loads((final / "stage.json").read_text())
+            return final, _with_weights(final, json.loads((final / "stage.json").read_text()))
         work = cache_dir / "stages" / f".{name}-{key}.work"
         out = work / "out"
         shutil.rmtree(out, ignore_errors=True)
@@ -148,7 +148,19 @@ def cached_stage(
         (out / "stage.json").write_text(json.dumps(report, indent=1))
         os.replace(out, final)
         shutil.rmtree(work, ignore_errors=True)
-    return final, report
+    return final, _with_weights(final, report)
+
+
+def _with_weights(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
+    """The report plus one checksum over the stage's weight files: a stage rebuilt on another
+    machine has other weights under the same key, and records say which they used."""
+    files = sorted(folder.rglob("*.safetensors"))
+    if not files or "weights_sha256" in report:
+        return report
+    from bench.source import sha256_file
+
+    digest = hashlib.sha256("".join(sha256_file(f) for f in files).encode()).hexdigest()
+    return {**report, "weights_sha256": digest}
 
 
 def usable_length(model: Any, wanted: int) -> int:

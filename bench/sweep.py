@@ -104,20 +104,9 @@ SPEC_KEYS = {f for f in Spec.__dataclass_fields__}
 
 def load_spec(path: Path) -> Spec:
     """A sweep spec file (TOML): the same fields as the command line's options."""
-    import tomllib
+    from bench.formats import read_spec
 
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchError(f"no sweep spec at {path}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise BenchError(f"{path}: malformed TOML: {err}") from None
-    unknown = set(data) - SPEC_KEYS
-    if unknown:
-        raise BenchError(
-            f"{path}: unknown field(s) {', '.join(sorted(unknown))}",
-            hint=f"fields: {', '.join(sorted(SPEC_KEYS))}",
-        )
+    data = read_spec(path, SPEC_KEYS)
     if "methods" not in data:
         raise BenchError(f"{path}: 'methods' is required", hint='e.g. methods = ["baseline"]')
     for key in ("langs", "tasks", "seeds", "settings", "selection"):  # lists or strings
@@ -568,7 +557,8 @@ def _cache() -> Path:
 # --- the command -------------------------------------------------------------------------
 
 
-def show(plan: Plan, results: Path, echo: Callable[[str], None]) -> None:
+def show(plan: Plan, results: Path, echo: Callable[[str], None], spec: Spec | None = None) -> None:
+    from bench.plan import skipped
     from bench.report import table
 
     rows = []
@@ -582,6 +572,9 @@ def show(plan: Plan, results: Path, echo: Callable[[str], None]) -> None:
         rows.append({"job": job.label, "needs": needs.label if needs else "", "state": state})
     if rows:
         echo(table(rows))
+    if spec is not None and spec.tasks is None:
+        for line in skipped(spec.langs, None):
+            echo(line)
     spent = cost_table(results)
     if spent:
         echo("\nwhat the finished trainings in this results folder cost (measured):")
@@ -608,7 +601,7 @@ def sweep(
     """Plan, show, run; returns the exit code (1 if any job failed)."""
     results = _results()
     plan = expand(spec, root, results)
-    show(plan, results, echo)
+    show(plan, results, echo, spec)
     if dry_run or not plan.runs:
         return 0
     started = time.time()

@@ -39,16 +39,16 @@ def extra_languages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     _load.cache_clear()
 
 
-IGBO = """
-code = "ibo"
-iso639_1 = "ig"
-name = "Igbo"
+KINYARWANDA = """
+code = "kin"
+iso639_1 = "rw"
+name = "Kinyarwanda"
 script = "Latn"
-family = "Niger-Congo > Atlantic-Congo > Volta-Niger"
+family = "Niger-Congo > Atlantic-Congo > Bantu"
 
 [datasets]
-masakhaner2 = "ibo"
-masakhaner2_transfer = "ibo"
+masakhaner2 = "kin"
+masakhaner2_transfer = "kin"
 """
 
 

@@ -3,11 +3,11 @@ import pytest
 from bench.errors import BenchError
 from bench.language import get_language, languages, parse_langs
 from bench.task import get_task
-from tests.conftest import IGBO
+from tests.conftest import KINYARWANDA
 
 
 def test_shipped_languages():
-    assert [lang.code for lang in languages()] == ["eng", "hau", "swa", "yor"]
+    assert [lang.code for lang in languages()] == ["eng", "hau", "ibo", "swa", "yor", "zul"]
     swa = get_language("sw")
     assert (swa.code, swa.name, swa.script) == ("swa", "Swahili", "Latn")
     assert swa.code_in("flores200") == "swh_Latn"
@@ -36,18 +36,18 @@ def test_bad_language_values(spec, message):
 
 
 def test_extra_language_folder(extra_languages):
-    extra_languages("ibo", IGBO)
-    assert get_language("ig").name == "Igbo"
+    extra_languages("kin", KINYARWANDA)
+    assert get_language("rw").name == "Kinyarwanda"
     assert (
-        get_task("masakhaner").coverage(get_language("ibo")) == "masakhaner2_transfer | masakhaner2"
+        get_task("masakhaner").coverage(get_language("kin")) == "masakhaner2_transfer | masakhaner2"
     )
 
 
 def test_language_without_data_for_a_task(extra_languages):
-    extra_languages("ibo", IGBO)
+    extra_languages("kin", KINYARWANDA)
     with pytest.raises(BenchError) as err:
-        get_task("xnli").plan(get_language("ibo"))
-    assert "Igbo (ibo) has no data for task 'xnli'" in err.value.message
+        get_task("xnli").plan(get_language("kin"))
+    assert "Kinyarwanda (kin) has no data for task 'xnli'" in err.value.message
     assert "tasks it has: masakhaner" in err.value.hint
 
 
@@ -55,28 +55,28 @@ def test_language_without_data_for_a_task(extra_languages):
     ("text", "message"),
     [
         (
-            IGBO.replace('masakhaner2 = "ibo"', 'masakhanr2 = "ibo"'),
+            KINYARWANDA.replace('masakhaner2 = "kin"', 'masakhanr2 = "kin"'),
             "unknown dataset 'masakhanr2' (did you mean 'masakhaner2'?)",
         ),
         (
-            IGBO.replace('script = "Latn"', 'script = "latin"'),
+            KINYARWANDA.replace('script = "Latn"', 'script = "latin"'),
             "script 'latin' must be an ISO 15924 code",
         ),
-        (IGBO.replace('name = "Igbo"', ""), "missing required field 'name'"),
+        (KINYARWANDA.replace('name = "Kinyarwanda"', ""), "missing required field 'name'"),
         (
-            IGBO.replace('code = "ibo"', 'code = "ig"'),
-            "code 'ig' must be a lowercase ISO 639-3 code",
+            KINYARWANDA.replace('code = "kin"', 'code = "rw"'),
+            "code 'rw' must be a lowercase ISO 639-3 code",
         ),
-        ("familly = 1\n" + IGBO, "unknown field 'familly' (did you mean 'family'?)"),
-        (IGBO.replace("[datasets]", "[datasets"), "malformed TOML"),
+        ("familly = 1\n" + KINYARWANDA, "unknown field 'familly' (did you mean 'family'?)"),
+        (KINYARWANDA.replace("[datasets]", "[datasets"), "malformed TOML"),
         (
-            IGBO + '\n[monolingual]\nmafand = "ibo"\n',
+            KINYARWANDA + '\n[monolingual]\nmafand = "kin"\n',
             "'mafand' (translation) belongs in [datasets]",
         ),
     ],
 )
 def test_malformed_language_files_name_the_file(extra_languages, text, message):
-    path = extra_languages("ibo", text)
+    path = extra_languages("kin", text)
     with pytest.raises(BenchError) as err:
         languages()
     assert str(path) in err.value.message

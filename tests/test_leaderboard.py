@@ -32,6 +32,8 @@ def write(results, method, seed, preds, gold, **extra):
     accuracy = sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold)
     record = {"config": config, "metrics": {"accuracy": accuracy}, "machine_translated_test": False}
     record["backbone"] = {"weights_sha256": extra.pop("weights", "w1")}
+    if "stage" in extra:
+        record["method_reports"] = {method: {"key": "k", "weights_sha256": extra.pop("stage")}}
     write_record(record_path(results, config), record, preds)
 
 
@@ -105,6 +107,13 @@ def test_methods_trained_from_other_weights_than_the_baseline_are_refused(
     write(tmp_path, "baseline", 1, noisy(gold, 0.5, 1), gold)
     write(tmp_path, "mlm", 1, noisy(gold, 0.5, 2), gold, weights="w2")  # a rebuilt backbone
     with pytest.raises(BenchError, match="different weights of backbone tiny"):
+        lb.build(lb.load_runs(tmp_path), data_root)
+
+
+def test_one_method_adapted_from_two_stage_builds_is_refused(tmp_path, gold, data_root):
+    write(tmp_path, "mlm", 1, noisy(gold, 0.5, 1), gold, stage="s1")
+    write(tmp_path, "mlm", 2, noisy(gold, 0.5, 2), gold, stage="s2")  # rebuilt elsewhere
+    with pytest.raises(BenchError, match="different weights of the adaptation stages of mlm"):
         lb.build(lb.load_runs(tmp_path), data_root)
 
 
