@@ -45,12 +45,17 @@ CASES = {
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
-    """Measured fp32 FLOP/s of a large matmul on this machine (the MFU denominator)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    """Measured fp32 FLOP/s of a large matmul on this machine's training device (the MFU
+    denominator): the GPU when there is one, else the CPU."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
+    sync()
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    sync()
     return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
