@@ -186,12 +186,15 @@ def check_integrity(runs: list[Run]) -> None:
             )
     stages: dict[tuple, Run] = {}
     for run in runs:  # every seed of a method adapted from the very same stage weights
-        c = run.config
-        other = stages.setdefault((c["backbone"], c["method"], str(c.get("adapted_to"))), run)
-        if other.stages != run.stages:
+        c = run.config  # (records written before stages were checksummed cannot be checked)
+        for stage, sha in run.stages:
+            key = (c["backbone"], c["method"], str(c.get("adapted_to")), stage)
+            other = stages.setdefault(key, run)
+            if dict(other.stages)[stage] == sha:
+                continue
             raise BenchError(
                 f"{run.path} and {other.path} used different weights of the adaptation stages "
-                f"of {run.config['method']} (a stage rebuilt on another machine?)",
+                f"of {c['method']} ({stage}; a stage rebuilt on another machine?)",
                 hint="rerun the records of one of the builds so that a method's runs share them",
             )
     by_cell: dict[tuple, list[Run]] = defaultdict(list)
