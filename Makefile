@@ -43,8 +43,8 @@ perf: install            ## throughput vs transformers.Trainer -> results/perf/ 
 	$(BIN)/python benchmarks/throughput.py --backbone tiny_xlmr --examples 2048 --precisions fp32 --threads 1 --tasks masakhaner,xnli
 
 tables: install          ## regenerate README tables and leaderboards/generated/ from results/
-	$(BIN)/bench summary --write README.md
 	$(BIN)/bench paper
+	$(BIN)/bench summary --write README.md
 
 langs: install
 	$(BIN)/bench langs

@@ -428,8 +428,15 @@ def summary(
 ) -> None:
     """Mean ± std over seeds of every cell in results/, and the throughput measurements of
     results/perf/ (Markdown); --write fills the marked blocks of a file."""
-    from bench.paths import results_dir
-    from bench.summary import PERF, perf_table, replace_block, summary_table
+    from bench.paths import REPO, results_dir
+    from bench.summary import (
+        ABLATION,
+        PERF,
+        ablation_block,
+        perf_table,
+        replace_block,
+        summary_table,
+    )
 
     table, perf = summary_table(results_dir()), perf_table(results_dir())
     if write is None:
@@ -441,6 +448,10 @@ def summary(
         text = replace_block(write.read_text(encoding="utf-8"), table)
         if PERF[0] in text:
             text = replace_block(text, perf, PERF)
+        if ABLATION[0] in text:  # after `bench paper` (make tables runs both, in that order)
+            text = replace_block(
+                text, ablation_block(REPO / "leaderboards" / "generated"), ABLATION
+            )
         write.write_text(text, encoding="utf-8")
     except (OSError, ValueError) as err:
         raise BenchError(f"{write}: {err}", hint="add the summary markers to the file") from None

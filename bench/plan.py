@@ -133,19 +133,30 @@ def run(request: Request, root: Path | None, dry_run: bool, echo: Callable[[str]
     echo(f"\n{len(todo_groups)} of {len(groups)} trainings to run; records go to {results}")
     if dry_run or not todo_groups:
         return
+    from bench.results import run_id
+    from bench.sweep import job_lock
+
     for n, g in enumerate(todo_groups, start=1):
         started = time.perf_counter()
-        written = execute(
-            g,
-            request.method,
-            backbone,
-            root,
-            cache,
-            results,
-            overrides,
-            request.force,
-            request.comet,
-        )
+        base = pending(g, request.method, backbone, root, results, overrides, request.force)[1]
+        key = run_id(base)[:16]
+        if os.environ.get("RANK", "0") != "0":  # under torchrun: rank 0 holds it for all
+            key = f"{key}-rank{os.environ['RANK']}"
+        with job_lock(results, key) as mine:  # the lock `bench sweep` takes
+            if not mine:
+                echo(f"[{n}/{len(todo_groups)}] being trained by another process; skipped")
+                continue
+            written = execute(
+                g,
+                request.method,
+                backbone,
+                root,
+                cache,
+                results,
+                overrides,
+                request.force,
+                request.comet,
+            )
         echo(f"[{n}/{len(todo_groups)}] {time.perf_counter() - started:.0f} s")
         for path in written:
             echo("  " + summary_line(path))

@@ -104,6 +104,18 @@ def perf_table(results: Path) -> str:
 
 START, END = "<!-- bench summary: start -->", "<!-- bench summary: end -->"
 PERF = ("<!-- bench perf: start -->", "<!-- bench perf: end -->")
+ABLATION = ("<!-- bench ablation: start -->", "<!-- bench ablation: end -->")
+
+
+def ablation_block(generated: Path) -> str:
+    """The ablation table `bench paper` wrote (leaderboards/generated/ablation.md), without
+    its title, for the README."""
+    path = generated / "ablation.md"
+    if not path.is_file():
+        return "no ablation table yet: run `bench paper`"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    body = [line for line in lines if not line.startswith(("<!--", "# "))]
+    return "\n".join(body).strip()
 
 
 def replace_block(text: str, table: str, markers: tuple[str, str] = (START, END)) -> str:
