@@ -298,6 +298,12 @@ def sweep(
     hostfile: Annotated[
         Path | None, typer.Option(help="DeepSpeed hostfile for multi-node runs.")
     ] = None,
+    launcher: Annotated[
+        str,
+        typer.Option(
+            help="For --ranks-per-run > 1: auto (deepspeed with GPUs or a hostfile, else torchrun), deepspeed, torchrun."
+        ),
+    ] = "auto",
     partition: Annotated[str | None, typer.Option(help="Slurm partition.")] = None,
     cpus_per_run: Annotated[int, typer.Option(help="Slurm: CPUs per job.")] = 4,
     timeout_min: Annotated[int, typer.Option(help="Slurm: time limit per job (minutes).")] = 240,
@@ -335,7 +341,7 @@ def sweep(
         raise BenchError("--ranks-per-run and --nodes-per-run must be at least 1")
     if hostfile is not None and not hostfile.is_file():
         raise BenchError(f"no hostfile at {hostfile}", hint="DeepSpeed's format: 'host slots=N'")
-    launch = sw.Launch(ranks_per_run, nodes_per_run, hostfile)
+    launch = sw.Launch(ranks_per_run, nodes_per_run, hostfile, launcher)
     code = sw.sweep(
         chosen, resolve_root(data_root), executor, workers, dry_run, typer.echo, resources, launch
     )

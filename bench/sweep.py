@@ -336,7 +336,11 @@ def run_job(job: Job, root: Path | None, results: Path, cache: Path) -> str:
         [get_language(c) for c in job.adapt_to],
     )
     failed = failure_path(results, job)
-    todo, base, _, _ = pending(group, job.method, backbone, root, results, overrides, False)
+    try:  # the splits' checksums are read here: unreadable data fails the job, not the sweep
+        todo, base, _, _ = pending(group, job.method, backbone, root, results, overrides, False)
+    except BenchError as err:
+        _record_failure(failed, job, err, time.time())
+        return "failed"
     if not todo and not job.stage_only:
         failed.unlink(missing_ok=True)
         return "done"
@@ -360,23 +364,26 @@ def run_job(job: Job, root: Path | None, results: Path, cache: Path) -> str:
                 stages_only=job.stage_only,
             )
         except (Exception, SystemExit) as err:  # recorded, and the sweep goes on
-            from bench.results import write_atomic
-
             if rank != 0:
                 raise
-
-            record = {
-                "job": asdict(job),
-                "cause": cause_of(err),
-                "traceback": traceback.format_exc()[-4000:],
-                "started": started,
-                "failed_after_s": round(time.time() - started, 1),
-                "host": socket.gethostname(),
-            }
-            write_atomic(failed, json.dumps(record, indent=1).encode())
+            _record_failure(failed, job, err, started)
             return "failed"
     failed.unlink(missing_ok=True)
     return "done"
+
+
+def _record_failure(path: Path, job: Job, err: BaseException, started: float) -> None:
+    from bench.results import write_atomic
+
+    record = {
+        "job": asdict(job),
+        "cause": cause_of(err),
+        "traceback": traceback.format_exc()[-4000:],
+        "started": started,
+        "failed_after_s": round(time.time() - started, 1),
+        "host": socket.gethostname(),
+    }
+    write_atomic(path, json.dumps(record, indent=1).encode())
 
 
 # --- executors ---------------------------------------------------------------------------
@@ -393,6 +400,9 @@ class Launch:
     ranks: int = 1  # processes (GPUs) per node for one training
     nodes: int = 1
     hostfile: Path | None = None
+    launcher: str = (
+        "auto"  # auto (deepspeed with GPUs or a hostfile, else torchrun), deepspeed, torchrun
+    )
 
     def command(self, job: Job, root: Path | None) -> list[str]:
         tail = ["sweep-job", job.to_json()] + (["--data-root", str(root)] if root else [])
@@ -400,11 +410,22 @@ class Launch:
             return [sys.executable, "-m", "bench", *tail]
         import torch
 
-        if self.nodes > 1 or self.hostfile is not None or torch.cuda.is_available():
-            cmd = ["deepspeed", "--num_gpus", str(self.ranks), "--num_nodes", str(self.nodes)]
+        if self.launcher not in ("auto", "deepspeed", "torchrun"):
+            raise BenchError(
+                f"unknown launcher '{self.launcher}'", hint="auto, deepspeed, torchrun"
+            )
+        gpus = torch.cuda.is_available()
+        wanted = self.launcher
+        if wanted == "auto":
+            wanted = "deepspeed" if self.nodes > 1 or self.hostfile or gpus else "torchrun"
+        if wanted == "deepspeed":
+            cmd = [sys.executable, "-m", "deepspeed.launcher.runner"]  # = the `deepspeed` script
+            cmd += ["--num_gpus", str(self.ranks), "--num_nodes", str(self.nodes)]
             if self.hostfile is not None:
                 cmd += ["--hostfile", str(self.hostfile)]
-            return [*cmd, "--master_port", str(_free_port()), "--module", "bench", *tail]
+            # --no_local_rank: ranks read LOCAL_RANK from the environment (no extra argument)
+            cmd += ["--master_port", str(_free_port()), "--no_local_rank"]
+            return [*cmd, "--module", "bench", *tail]
         return [
             sys.executable,
             "-m",

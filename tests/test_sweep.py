@@ -202,8 +202,13 @@ def test_sigkilled_sweeps_resume_to_identical_records(tiny_backbone, data_root, 
 
 
 @pytest.mark.integration
-def test_a_job_can_span_two_cpu_ranks(capsys, tiny_backbone, data_root, isolated_outputs):
-    """--ranks-per-run 2: torchrun starts two gloo ranks for the training; one record."""
+@pytest.mark.parametrize("launcher", ["torchrun", "deepspeed"])
+def test_a_job_can_span_two_cpu_ranks(
+    capsys, tiny_backbone, data_root, isolated_outputs, monkeypatch, launcher
+):
+    """--ranks-per-run 2: torchrun or the DeepSpeed launcher starts two gloo ranks for the
+    training; one record, made by rank 0."""
+    monkeypatch.setenv("DS_ACCELERATOR", "cpu")
     code, out, _ = run(
         capsys,
         "sweep",
@@ -219,6 +224,8 @@ def test_a_job_can_span_two_cpu_ranks(capsys, tiny_backbone, data_root, isolated
         "1",
         "--ranks-per-run",
         "2",
+        "--launcher",
+        launcher,
         *TINY,
         "--data-root",
         str(data_root),
