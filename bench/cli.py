@@ -385,18 +385,20 @@ def leaderboard(
     def split(text: str | None) -> list[str] | None:
         return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
+    codes = [lang.code for lang in parse_langs(langs)] if langs else None
     runs = lb.load_runs(
         results_dir(),
         backbone=split(backbone),
         tasks=split(tasks),
-        langs=[lang.code for lang in parse_langs(langs)] if langs else None,
+        langs=codes,
         setting=split(setting),
         selection=split(selection),
     )
     if not runs:
         raise BenchError("no run records match", hint="check the filters, or run `bench run` first")
     rows = lb.build(runs, resolve_root(data_root), samples)
-    text = lb.markdown(rows) + lb.provenance(runs, "bench " + " ".join(sys.argv[1:]))
+    text = lb.markdown(rows) + lb.references_markdown(lb.references(split(tasks), codes))
+    text += lb.provenance(runs, "bench " + " ".join(sys.argv[1:]))
     if out is None:
         typer.echo(text)
         return

@@ -160,3 +160,17 @@ def test_a_bad_table_spec_is_a_clear_error(tmp_path):
     spec.write_text('title = "x"\nkind = "pie"\n')
     with pytest.raises(BenchError, match="kind must be"):
         lb.load_spec(spec)
+
+
+def test_published_references_are_listed_apart_with_their_sources(tmp_path):
+    refs = lb.references(["masakhaner"], ["swa"])
+    xlmr = next(r for r in refs if r["model"] == "XLM-R base")
+    assert xlmr["values"] == {"swa": 92.16} and "MasakhaNER 2.0" in xlmr["source"]
+    text = lb.references_markdown(refs)
+    assert "not runs of this suite" in text and "swa 92.16 ± 0.16" in text
+    assert "byte-identical to AfriBERTa" in text  # mBERT only with its caveat, no number
+    assert lb.references(["flores"], ["zul"]) == []
+    bad = tmp_path / "refs.toml"
+    bad.write_text('[[reference]]\nmodel = "x"\n')
+    with pytest.raises(BenchError, match="lacks metric, source, task, values"):
+        lb.references(path=bad)
