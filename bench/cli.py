@@ -37,6 +37,36 @@ Langs = Annotated[
     str,
     typer.Option("--langs", "-l", help="Comma-separated languages: ISO 639-3 or 639-1 (sw,yo,ha)."),
 ]
+# Options shared by `bench run` and `bench sweep` (one help text each).
+Tasks = Annotated[
+    str | None, typer.Option(help="Comma-separated tasks (default: all covering --langs).")
+]
+Backbone = Annotated[
+    str | None,
+    typer.Option(
+        help="Backbone name or a local model folder (default: xlmr_base online, tiny_xlmr offline)."
+    ),
+]
+Settings = Annotated[
+    str | None,
+    typer.Option(
+        help="zero-shot, in-language, few-shot:N (comma-separated; each task runs those it supports). Default: each task's own."
+    ),
+]
+Selection = Annotated[
+    str | None,
+    typer.Option(
+        help="Checkpoint selection: source-dev, target-dev, last (comma-separated). Default: source-dev for zero-shot, target-dev otherwise."
+    ),
+]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a recipe value (--set lr=3e-5) or a method setting (--set mlm.steps=500); repeatable.",
+    ),
+]
+Seeds = Annotated[str, typer.Option(help="Comma-separated seeds.")]
 
 
 @app.command()
@@ -205,35 +235,12 @@ def run(
         ),
     ] = "baseline",
     langs: Langs = "sw,yo,ha",
-    tasks: Annotated[
-        str | None, typer.Option(help="Comma-separated tasks (default: all covering --langs).")
-    ] = None,
-    backbone: Annotated[
-        str | None,
-        typer.Option(
-            help="Backbone name or a local model folder (default: xlmr_base online, tiny_xlmr offline)."
-        ),
-    ] = None,
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "1,2,3,4,5",
-    settings: Annotated[
-        str | None,
-        typer.Option(
-            help="zero-shot, in-language, few-shot:N (comma-separated; each task runs those it supports). Default: each task's own."
-        ),
-    ] = None,
-    selection: Annotated[
-        str | None,
-        typer.Option(
-            help="Checkpoint selection: source-dev, target-dev, last (comma-separated). Default: source-dev for zero-shot, target-dev otherwise."
-        ),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="Override a recipe value (--set lr=3e-5) or a method setting (--set mlm.steps=500); repeatable.",
-        ),
-    ] = None,
+    tasks: Tasks = None,
+    backbone: Backbone = None,
+    seeds: Seeds = "1,2,3,4,5",
+    settings: Settings = None,
+    selection: Selection = None,
+    set_: Overrides = None,
     comet: Annotated[
         str | None,
         typer.Option(
@@ -268,19 +275,23 @@ def run(
 
 @app.command()
 def sweep(
+    ctx: typer.Context,
     methods: Annotated[
         str,
         typer.Option(help="Comma-separated methods (default: baseline, the four plug-ins, full)."),
     ] = "baseline,mlm,alignment,backtranslation,adversarial,full",
     langs: Langs = "sw,yo,ha",
-    tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks.")] = None,
-    backbone: Annotated[str | None, typer.Option(help="Backbone name or local folder.")] = None,
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "1,2,3",
-    settings: Annotated[str | None, typer.Option(help="As for bench run.")] = None,
-    selection: Annotated[str | None, typer.Option(help="As for bench run.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="As for bench run.")] = None,
+    tasks: Tasks = None,
+    backbone: Backbone = None,
+    seeds: Seeds = "1,2,3",
+    settings: Settings = None,
+    selection: Selection = None,
+    set_: Overrides = None,
     spec: Annotated[
-        Path | None, typer.Option(help="A sweep spec (TOML with these options' names).")
+        Path | None,
+        typer.Option(
+            help="A sweep spec (TOML with these options' names); options given on the command line change its values."
+        ),
     ] = None,
     executor: Annotated[
         str, typer.Option(help="local (N worker processes), slurm, or submitit-local.")
@@ -318,7 +329,20 @@ def sweep(
     from bench.source import data_root as resolve_root
 
     if spec is not None:
+        # Options typed on the command line narrow or change the spec's values
+        # (`--spec sweeps/offline.toml --tasks xnli` runs that grid's xnli part only).
         chosen = sw.load_spec(spec)
+        given = {
+            name: value
+            for name, value in ctx.params.items()
+            if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
+        }
+        for name in ("langs", "tasks", "backbone", "seeds", "settings", "selection"):
+            if name in given:
+                setattr(chosen, name, given[name])
+        if "methods" in given:
+            chosen.methods = [m.strip() for m in methods.split(",") if m.strip()]
+        chosen.overrides = [*chosen.overrides, *(set_ or [])]
     else:
         chosen = sw.Spec(
             methods=[m.strip() for m in methods.split(",") if m.strip()],

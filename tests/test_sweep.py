@@ -63,6 +63,22 @@ def test_spec_file_errors_are_clear(tmp_path):
     assert sw.load_spec(bad).seeds == "1,2"
 
 
+def test_command_line_options_narrow_a_spec(capsys, tmp_path, tiny_backbone, data_root):
+    """`--spec grid.toml --tasks xnli --methods baseline` plans that part of the grid only."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        f'methods = ["baseline", "mlm"]\nbackbone = "{tiny_backbone}"\nlangs = ["sw"]\n'
+        'tasks = ["xnli", "flores"]\nseeds = [1, 2]\n'
+    )
+    base = ["sweep", "--spec", str(grid), "--dry-run", "--data-root", str(data_root)]
+    code, whole, _ = run(capsys, *base)
+    assert code == 0 and "mlm flores" in whole and "seed 2" in whole
+    code, part, _ = run(capsys, *base, "--tasks", "xnli", "--methods", "baseline", "--seeds", "1")
+    jobs = [line for line in part.splitlines() if " seed " in line]
+    assert code == 0 and jobs and all(j.startswith("baseline xnli") for j in jobs)
+    assert all("seed 1" in j for j in jobs)
+
+
 @pytest.mark.integration
 def test_a_failing_job_is_recorded_and_the_others_finish(
     capsys, tiny_backbone, data_root, isolated_outputs
