@@ -25,8 +25,13 @@ def run(capsys, *args):
     return exit_info.value.code or 0, out, err
 
 
-def one_record(root, pattern="*-seed1-*.json"):
-    records = sorted((root / "results").rglob(pattern))
+def train(capsys, outputs, backbone, root, task: str, lang: str, *extra: str, **recipe) -> dict:
+    """One `bench run` of TASK on LANG, seed 1, with recipe overrides; returns its record."""
+    sets = [item for key, value in recipe.items() for item in ("--set", f"{key}={value}")]
+    args = ["--backbone", str(backbone), "--tasks", task, "--langs", lang, "--seeds", "1"]
+    code, out, err = run(capsys, "run", *args, *extra, *sets, "--data-root", str(root))
+    assert code == 0, out + err
+    records = sorted((outputs / "results").rglob("*-seed1-*.json"))
     assert len(records) == 1, records
     return json.loads(records[0].read_text())
 
@@ -36,34 +41,21 @@ def one_record(root, pattern="*-seed1-*.json"):
 )
 def test_tagging_run_on_gpu(capsys, tiny_backbone, data_root, isolated_outputs, precision, zero):
     """A whole record through DeepSpeed on CUDA: training learns, evaluation runs on the GPU."""
-    code, out, err = run(
+    rec = train(
         capsys,
-        "run",
-        "--backbone",
-        str(tiny_backbone),
-        "--tasks",
+        isolated_outputs,
+        tiny_backbone,
+        data_root,
         "masakhaner",
+        "sw",
         "--settings",
         "in-language",
-        "--langs",
-        "sw",
-        "--seeds",
-        "1",
-        "--set",
-        "max_steps=150",
-        "--set",
-        "evals=1",
-        "--set",
-        "lr=1e-3",
-        "--set",
-        f"precision={precision}",
-        "--set",
-        f"zero_stage={zero}",
-        "--data-root",
-        str(data_root),
+        max_steps=150,
+        evals=1,
+        lr=1e-3,
+        precision=precision,
+        zero_stage=zero,
     )
-    assert code == 0, out + err
-    rec = one_record(isolated_outputs)
     assert rec["environment"]["hardware"]["gpu"]
     assert rec["config"]["train"]["precision"] == precision
     assert rec["config"]["train"]["zero_stage"] == zero
@@ -74,29 +66,17 @@ def test_tagging_run_on_gpu(capsys, tiny_backbone, data_root, isolated_outputs, 
 
 def test_translation_run_on_gpu(capsys, tiny_backbone, data_root, isolated_outputs):
     """Encoder-decoder training in bf16 with ZeRO-2, and beam search on the GPU."""
-    code, out, err = run(
+    rec = train(
         capsys,
-        "run",
-        "--backbone",
-        str(tiny_backbone),
-        "--tasks",
+        isolated_outputs,
+        tiny_backbone,
+        data_root,
         "flores",
-        "--langs",
         "yo",
-        "--seeds",
-        "1",
-        "--set",
-        "max_steps=40",
-        "--set",
-        "evals=1",
-        "--set",
-        "precision=bf16",
-        "--set",
-        "zero_stage=2",
-        "--data-root",
-        str(data_root),
+        max_steps=40,
+        evals=1,
+        precision="bf16",
+        zero_stage=2,
     )
-    assert code == 0, out + err
-    rec = one_record(isolated_outputs)
     assert rec["environment"]["hardware"]["gpu"]
     assert rec["metrics"]["eng-yor"]["chrf++"] > 0

@@ -26,6 +26,16 @@ def run(capsys, *args):
     return exit_info.value.code or 0, out, err
 
 
+def grid(backbone: Path, root: Path, *extra: str, methods="baseline", seeds="1") -> list[str]:
+    """`bench sweep` arguments for a tiny xnli grid on Swahili."""
+    return [
+        "sweep",
+        *("--methods", methods, "--backbone", str(backbone), "--tasks", "xnli", "--langs", "sw"),
+        *("--seeds", seeds, "--data-root", str(root)),
+        *extra,
+    ]
+
+
 def records(root: Path) -> list[Path]:
     return sorted((root / "results" / "runs").rglob("*.json"))
 
@@ -65,12 +75,12 @@ def test_spec_file_errors_are_clear(tmp_path):
 
 def test_command_line_options_narrow_a_spec(capsys, tmp_path, tiny_backbone, data_root):
     """`--spec grid.toml --tasks xnli --methods baseline` plans that part of the grid only."""
-    grid = tmp_path / "grid.toml"
-    grid.write_text(
+    spec_file = tmp_path / "grid.toml"
+    spec_file.write_text(
         f'methods = ["baseline", "mlm"]\nbackbone = "{tiny_backbone}"\nlangs = ["sw"]\n'
         'tasks = ["xnli", "flores"]\nseeds = [1, 2]\n'
     )
-    base = ["sweep", "--spec", str(grid), "--dry-run", "--data-root", str(data_root)]
+    base = ["sweep", "--spec", str(spec_file), "--dry-run", "--data-root", str(data_root)]
     code, whole, _ = run(capsys, *base)
     assert code == 0 and "mlm flores" in whole and "seed 2" in whole
     code, part, _ = run(capsys, *base, "--tasks", "xnli", "--methods", "baseline", "--seeds", "1")
@@ -85,26 +95,9 @@ def test_a_failing_job_is_recorded_and_the_others_finish(
 ):
     """The MLM stage diverges (absurd learning rate): its jobs fail with the NaN named, the
     baseline's records are still written, and the sweep exits non-zero."""
+    overrides = ["--set", "mlm.steps=30", "--set", "mlm.lr=1e6"]
     code, out, _ = run(
-        capsys,
-        "sweep",
-        "--methods",
-        "baseline,mlm",
-        "--backbone",
-        str(tiny_backbone),
-        "--tasks",
-        "xnli",
-        "--langs",
-        "sw",
-        "--seeds",
-        "1",
-        *TINY,
-        "--set",
-        "mlm.steps=30",
-        "--set",
-        "mlm.lr=1e6",
-        "--data-root",
-        str(data_root),
+        capsys, *grid(tiny_backbone, data_root, *TINY, *overrides, methods="baseline,mlm")
     )
     assert code == 1, out
     assert "FAILED" in out and "loss became nan" in out.lower()
@@ -113,26 +106,8 @@ def test_a_failing_job_is_recorded_and_the_others_finish(
     assert failures and all("became nan" in json.loads(f.read_text())["cause"] for f in failures)
 
 
-def _sweep_cmd(backbone: Path, root: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "bench",
-        "sweep",
-        "--methods",
-        "baseline",
-        "--backbone",
-        str(backbone),
-        "--tasks",
-        "xnli",
-        "--langs",
-        "sw",
-        "--seeds",
-        "1,2,3",
-        "--data-root",
-        str(root),
-        *extra,
-    ]
+def _sweep_cmd(backbone: Path, root: Path, *extra: str, seeds="1,2,3") -> list[str]:
+    return [sys.executable, "-m", "bench", *grid(backbone, root, *extra, seeds=seeds)]
 
 
 @pytest.mark.integration
@@ -151,25 +126,8 @@ def test_two_sweeps_at_once_never_run_a_job_twice(tiny_backbone, data_root, isol
 
 @pytest.mark.integration
 def test_submitit_local_executor_runs_a_grid(capsys, tiny_backbone, data_root, isolated_outputs):
-    code, out, _ = run(
-        capsys,
-        "sweep",
-        "--methods",
-        "baseline",
-        "--backbone",
-        str(tiny_backbone),
-        "--tasks",
-        "xnli",
-        "--langs",
-        "sw",
-        "--seeds",
-        "1,2",
-        "--executor",
-        "submitit-local",
-        *TINY,
-        "--data-root",
-        str(data_root),
-    )
+    args = grid(tiny_backbone, data_root, "--executor", "submitit-local", *TINY, seeds="1,2")
+    code, out, _ = run(capsys, *args)
     assert code == 0, out
     assert "submitted 2 runs" in out and len(records(isolated_outputs)) == 2
 
@@ -180,8 +138,7 @@ def test_sigkilled_sweeps_resume_to_identical_records(tiny_backbone, data_root, 
     checkpointing, testing, writing), restarted each time, ends with the same metrics and
     predictions as an uninterrupted sweep."""
     budget = ["--set", "max_steps=60", "--set", "checkpoint_every=5", "--set", "evals=2"]
-    cmd = _sweep_cmd(tiny_backbone, data_root, *budget)
-    cmd[cmd.index("1,2,3")] = "1"
+    cmd = _sweep_cmd(tiny_backbone, data_root, *budget, seeds="1")
 
     def env_for(name: str) -> dict[str, str]:
         return dict(
@@ -225,27 +182,8 @@ def test_a_job_can_span_two_cpu_ranks(
     """--ranks-per-run 2: torchrun or the DeepSpeed launcher starts two gloo ranks for the
     training; one record, made by rank 0."""
     monkeypatch.setenv("DS_ACCELERATOR", "cpu")
-    code, out, _ = run(
-        capsys,
-        "sweep",
-        "--methods",
-        "baseline",
-        "--backbone",
-        str(tiny_backbone),
-        "--tasks",
-        "xnli",
-        "--langs",
-        "sw",
-        "--seeds",
-        "1",
-        "--ranks-per-run",
-        "2",
-        "--launcher",
-        launcher,
-        *TINY,
-        "--data-root",
-        str(data_root),
-    )
+    ranks = ["--ranks-per-run", "2", "--launcher", launcher]
+    code, out, _ = run(capsys, *grid(tiny_backbone, data_root, *ranks, *TINY))
     assert code == 0, out
     (record,) = records(isolated_outputs)
     rec = json.loads(record.read_text())
