@@ -260,6 +260,25 @@ def _pooled(runs_a: list[Run], runs_b: list[Run]) -> tuple[list, list, list[int]
     )
 
 
+_COUNTS: dict[tuple[Path, int], np.ndarray] = {}
+
+
+def _entity_counts(path: Path, gold: list) -> np.ndarray:
+    """A record's per-sentence entity counts against its gold tags, once per build (the
+    baseline's are compared with every method's); `build` empties the memo."""
+    from bench.significance import entity_counts
+
+    key = (path, id(gold))
+    if key not in _COUNTS:
+        _COUNTS[key] = entity_counts(gold, _predictions(path))
+    return _COUNTS[key]
+
+
+def _matching(cell: Cell, seeds: list[int]) -> list[Run]:
+    by_seed = {r.config["seed"]: r for r in cell.runs}
+    return [by_seed[s] for s in seeds]
+
+
 def compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Comparison:
     """Method vs baseline on one column: paired bootstrap on pooled matching seeds + ASO."""
     from bench import significance as sig
@@ -276,7 +295,11 @@ def compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Com
     elif task == "xnli":
         p = sig.accuracy_test(flat_a, flat_b, list(gold) * len(seeds), n)["p_value"]
     elif task == "masakhaner":
-        p = sig.f1_test(flat_a, flat_b, list(gold) * len(seeds), n)["p_value"]
+        counts_a = np.concatenate([_entity_counts(r.path, gold) for r in _matching(method, seeds)])
+        counts_b = np.concatenate(
+            [_entity_counts(r.path, gold) for r in _matching(baseline, seeds)]
+        )
+        p = sig.f1_test_counts(counts_a, counts_b, n)["p_value"]
     else:
         label = METRICS[task][metric][0]
         direction = f"eng-{lang}" if label.startswith("en→") else f"{lang}-eng"
@@ -315,6 +338,7 @@ def build(
     """One row per (backbone, setting, selection, method, column) with its statistics and,
     for methods, the comparison with the baseline (Holm-adjusted within each table)."""
     check_integrity(runs)
+    _COUNTS.clear()  # keyed by the gold lists of this build
     cells: dict[tuple, Cell] = defaultdict(Cell)
     for run in runs:
         cells[run.cell].runs.append(run)

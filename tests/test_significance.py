@@ -58,3 +58,37 @@ def test_almost_stochastic_order_over_seeds():
     better, worse = [71.2, 70.8, 71.5, 70.9, 71.1], [65.0, 64.2, 65.8, 64.9, 65.1]
     assert aso(better, worse) < 0.2
     assert aso(worse, better) > 0.8
+
+
+def test_vectorised_aso_gives_deepsigs_numbers():
+    """Our ASO is deepsig's algorithm over all bootstrap iterations at once: same ε_min."""
+    import numpy as np
+    from deepsig import aso as deepsig_aso
+
+    rng = np.random.default_rng(7)
+    cases = [
+        (rng.normal(0, 1, 3), rng.normal(0.5, 1, 3)),
+        (rng.normal(0, 1, 5), rng.normal(0, 1, 4)),  # unequal seed counts
+        ([30.0, 31.0, 29.0], [20.0, 21.0, 22.0]),
+        ([0.1, 0.2], [0.3, 0.4, 0.5]),
+        ([1.0, 1.0, 1.0], [1.0, 1.0, 1.0]),  # no distance at all: 0.5
+    ]
+    with pytest.warns(UserWarning, match="Division by zero"):  # deepsig's, for the last case
+        for a, b in cases:
+            expected = deepsig_aso(np.array(a), np.array(b), seed=3, show_progress=False)
+            assert aso(a, b, seed=3) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_bootstrap_resamples_rows_as_a_loop_would():
+    """The matrix form of the paired bootstrap equals resampling rows one sample at a time."""
+    import numpy as np
+
+    from bench.significance import _bootstrap
+
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 3, size=(40, 3)).astype(float), rng.integers(0, 3, size=(40, 3))
+    result = _bootstrap(a, b.astype(float), f1_from_counts, 50, seed=9)
+    idx = np.random.default_rng(9).integers(0, 40, size=(50, 40))
+    deltas = [f1_from_counts(a[i].sum(0)) - f1_from_counts(b[i].sum(0)) for i in idx]
+    assert result["ci_low"] == pytest.approx(np.percentile(deltas, 2.5), abs=1e-12)
+    assert result["ci_high"] == pytest.approx(np.percentile(deltas, 97.5), abs=1e-12)
