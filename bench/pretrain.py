@@ -230,6 +230,44 @@ def collate_mlm(pad_id: int):
     return collate
 
 
+def train_masked_lm(
+    model: Any,
+    tokenizer: Any,
+    data: Any,
+    work: Path,
+    label: str,
+    *,
+    lr: float,
+    batch_size: int,
+    steps: int,
+    seed: int,
+    epochs: int,
+) -> Any:
+    """Masked-LM training of ``model`` on masked ``data`` (pre-training a backbone, or the
+    +MLM method's continued training) through the suite's DeepSpeed trainer; resumable from
+    ``work/train``."""
+    cfg = TrainConfig(
+        lr=lr,
+        batch_size=batch_size,
+        epochs=epochs,
+        max_steps=steps,
+        warmup_ratio=0.06,
+        seed=seed,
+        evals=0,
+        checkpoint_every=250,
+        log_every=25,
+    )
+    with bar(label, total=steps) as tick:
+        return train(
+            MaskedLM(model),
+            data,
+            collate_mlm(tokenizer.pad_token_id),
+            cfg,
+            work / "train",
+            progress=tick,
+        )
+
+
 def build_key(spec: Backbone, root: Path | None) -> tuple[str, tuple[str, ...], str]:
     """(cache key, corpus lines, corpus report JSON) of an offline backbone, without building it."""
     return _build_key(
@@ -308,26 +346,18 @@ def build(spec: Backbone, root: Path | None, cache_dir: Path) -> tuple[Path, dic
     )
     model = new_model(spec.architecture, build_cfg, tokenizer)
     data = mask_examples(tokenizer, corpus, build_cfg)
-    cfg = TrainConfig(
+    result = train_masked_lm(
+        model,
+        tokenizer,
+        data,
+        work,
+        f"pre-training {spec.name}",
         lr=build_cfg["lr"],
         batch_size=build_cfg["batch_size"],
-        epochs=10**6,
-        max_steps=build_cfg["steps"],
-        warmup_ratio=0.06,
+        steps=build_cfg["steps"],
         seed=build_cfg["seed"],
-        evals=0,
-        checkpoint_every=250,
-        log_every=25,
+        epochs=10**6,
     )
-    with bar(f"pre-training {spec.name}", total=cfg.max_steps) as tick:
-        result = train(
-            MaskedLM(model),
-            data,
-            collate_mlm(tokenizer.pad_token_id),
-            cfg,
-            work / "train",
-            progress=tick,
-        )
     staging = work / "out"
     shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging)

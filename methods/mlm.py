@@ -104,10 +104,9 @@ class MLM(Method):
     ) -> dict[str, Any]:
         from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-        from bench.pretrain import MaskedLM, collate_mlm, mask_examples
-        from bench.progress import bar
+        from bench.pretrain import mask_examples, train_masked_lm
         from bench.stages import temperature_sample
-        from bench.trainer import TrainConfig, seed_everything, train
+        from bench.trainer import seed_everything
 
         c = self.config
         started = time.perf_counter()
@@ -123,26 +122,18 @@ class MLM(Method):
             [line for _, line in sample],
             {"seed": c.seed, "mask_prob": c.mask_prob, "max_length": length},
         )
-        cfg = TrainConfig(
+        result = train_masked_lm(
+            model,
+            tokenizer,
+            data,
+            work,
+            "adapting: masked-LM on target text",
             lr=c.lr,
             batch_size=c.batch_size,
-            epochs=1,
-            max_steps=c.steps,
-            warmup_ratio=0.06,
+            steps=c.steps,
             seed=c.seed,
-            evals=0,
-            checkpoint_every=250,
-            log_every=25,
+            epochs=1,
         )
-        with bar("adapting: masked-LM on target text", total=c.steps) as tick:
-            result = train(
-                MaskedLM(model),
-                data,
-                collate_mlm(tokenizer.pad_token_id),
-                cfg,
-                work / "train",
-                progress=tick,
-            )
         model.eval()
         after = {k: masked_perplexity(model, tokenizer, v, length) for k, v in heldout.items()}
         model.save_pretrained(work / "out")
