@@ -298,10 +298,37 @@ def job_lock(results: Path, key: str) -> Iterator[bool]:
         fh.close()
 
 
-def failure_path(results: Path, job: Job) -> Path:
+def _job_hash(job: Job) -> str:
     import hashlib
 
-    return results / "failed" / f"{hashlib.sha256(job.to_json().encode()).hexdigest()[:16]}.json"
+    return hashlib.sha256(job.to_json().encode()).hexdigest()[:16]
+
+
+def failure_path(results: Path, job: Job) -> Path:
+    return results / "failed" / f"{_job_hash(job)}.json"
+
+
+def stage_marker(cache: Path, job: Job) -> Path:
+    """Written when a stage job has built (or found) its stages in this cache. A later sweep
+    skips a stage job of the same method, backbone, settings, languages and task (about 20 s
+    of checksumming each), whichever seed or language its first pending run has; the runs
+    still look the stages up by their content keys and build, under the stage lock, whatever
+    is missing (changed data, another language's synthetic data)."""
+    import hashlib
+
+    fields = ("method", "backbone", "overrides", "comet", "adapt_to", "task", "setting")
+    identity = json.dumps({f: getattr(job, f) for f in fields}, sort_keys=True)
+    return cache / "sweep-stages" / f"{hashlib.sha256(identity.encode()).hexdigest()[:16]}.json"
+
+
+def built_stages(plan: Plan, cache: Path) -> dict[Job, dict[str, Any]]:
+    """The plan's stage jobs that an earlier sweep completed in this cache, with when."""
+    out = {}
+    for stage in plan.stages:
+        marker = stage_marker(cache, stage)
+        if marker.is_file():
+            out[stage] = json.loads(marker.read_text())
+    return out
 
 
 def cause_of(err: BaseException) -> str:
@@ -369,6 +396,11 @@ def run_job(job: Job, root: Path | None, results: Path, cache: Path) -> str:
             _record_failure(failed, job, err, started)
             return "failed"
     failed.unlink(missing_ok=True)
+    if job.stage_only and rank == 0:
+        from bench.results import write_atomic
+
+        done = {"label": job.label, "built_at": time.time(), "wall_s": time.time() - started}
+        write_atomic(stage_marker(cache, job), json.dumps(done).encode())
     return "done"
 
 
@@ -578,13 +610,24 @@ def _cache() -> Path:
 # --- the command -------------------------------------------------------------------------
 
 
-def show(plan: Plan, results: Path, echo: Callable[[str], None], spec: Spec | None = None) -> None:
+def show(
+    plan: Plan,
+    results: Path,
+    echo: Callable[[str], None],
+    spec: Spec | None = None,
+    cache: Path | None = None,
+) -> None:
     from bench.plan import skipped
     from bench.report import table
 
+    built = built_stages(plan, cache or _cache())
     rows = []
     for stage in plan.stages:
-        rows.append({"job": stage.label, "needs": "", "state": "build or reuse (cached)"})
+        state = "to build (or found in the cache)"
+        if stage in built:
+            when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(built[stage]["built_at"]))
+            state = f"cached (built {when} UTC)"
+        rows.append({"job": stage.label, "needs": "", "state": state})
     for job in plan.runs:
         needs = plan.needs.get(job)
         state = "pending"
@@ -625,6 +668,11 @@ def sweep(
     show(plan, results, echo, spec)
     if dry_run or not plan.runs:
         return 0
+    built = built_stages(plan, _cache())
+    for stage in built:
+        echo(f"cached {stage.label} (built by an earlier sweep; its runs check the cache keys)")
+    plan.stages = [s for s in plan.stages if s not in built]
+    plan.needs = {run: s for run, s in plan.needs.items() if s not in built}
     started = time.time()
     if executor == "local":
         jobs = plan.stages + plan.runs

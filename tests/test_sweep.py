@@ -61,6 +61,26 @@ def test_dag_shares_adaptation_stages(tiny_backbone, data_root, isolated_outputs
     assert sw.Job.from_json(mlm_runs[0].to_json()) == mlm_runs[0]
 
 
+def test_stage_jobs_built_by_an_earlier_sweep_are_shown_cached(
+    tiny_backbone, data_root, isolated_outputs
+):
+    spec = sw.Spec(methods=["mlm", "full"], langs="sw", tasks="xnli", backbone=str(tiny_backbone))
+    plan = sw.expand(spec, data_root, isolated_outputs / "results")
+    lines: list[str] = []
+    sw.show(plan, isolated_outputs / "results", lines.append, cache=isolated_outputs / "cache")
+    assert sum("to build" in line for line in lines[0].splitlines()) == 2
+    mlm = next(s for s in plan.stages if s.method == "mlm")
+    marker = sw.stage_marker(isolated_outputs / "cache", mlm)
+    marker.parent.mkdir(parents=True)
+    marker.write_text(json.dumps({"label": mlm.label, "built_at": 0.0, "wall_s": 1.0}))
+    assert list(sw.built_stages(plan, isolated_outputs / "cache")) == [mlm]
+    lines.clear()
+    sw.show(plan, isolated_outputs / "results", lines.append, cache=isolated_outputs / "cache")
+    table = lines[0].splitlines()
+    assert any(line.startswith("stages of mlm") and "cached (built 1970" in line for line in table)
+    assert any(line.startswith("stages of full") and "to build" in line for line in table)
+
+
 def test_spec_file_errors_are_clear(tmp_path):
     bad = tmp_path / "grid.toml"
     bad.write_text('methods = ["baseline"]\nseedz = [1, 2]\n')
@@ -104,6 +124,19 @@ def test_a_failing_job_is_recorded_and_the_others_finish(
     assert [r.parts[-3] for r in records(isolated_outputs)] == ["baseline"]
     failures = list((isolated_outputs / "results" / "failed").glob("*.json"))
     assert failures and all("became nan" in json.loads(f.read_text())["cause"] for f in failures)
+
+
+@pytest.mark.integration
+def test_a_restarted_sweep_skips_stage_jobs_it_built(
+    capsys, tiny_backbone, data_root, isolated_outputs
+):
+    mlm = [*TINY, "--set", "mlm.steps=5"]
+    code, out, _ = run(capsys, *grid(tiny_backbone, data_root, *mlm, methods="mlm"))
+    assert code == 0 and "done   stages of mlm" in out, out
+    assert list((isolated_outputs / "cache" / "sweep-stages").glob("*.json"))
+    code, out, _ = run(capsys, *grid(tiny_backbone, data_root, *mlm, methods="mlm", seeds="1,2"))
+    assert code == 0 and "cached stages of mlm" in out and "start  stages" not in out, out
+    assert len(records(isolated_outputs)) == 2
 
 
 def _sweep_cmd(backbone: Path, root: Path, *extra: str, seeds="1,2,3") -> list[str]:
