@@ -20,7 +20,7 @@ def gold(data_root):
 def write(results, method, seed, preds, gold, **extra):
     config = {
         "method": method,
-        "backbone": "tiny",
+        "backbone": extra.pop("backbone", "tiny"),
         "task": "xnli",
         "setting": "zero-shot",
         "seed": seed,
@@ -150,6 +150,21 @@ def test_headline_is_the_change_of_full_over_the_baseline(tmp_path, gold, data_r
         write(tmp_path, "full", seed, noisy(gold, 0.50, 10 + seed), gold)
     text = lb.headline(lb.build(lb.load_runs(tmp_path), data_root, samples=100))
     assert "xnli acc" in text and "average Δ" in text and "%)*" in text
+
+
+def test_headline_leaves_out_backbones_without_both_sides(tmp_path, gold, data_root):
+    results = tmp_path / "results"
+    for seed in (1, 2):
+        write(results, "baseline", seed, noisy(gold, 0.30, seed), gold)
+        write(results, "full", seed, noisy(gold, 0.50, 10 + seed), gold)
+        write(results, "baseline", seed, noisy(gold, 0.4, 20 + seed), gold, backbone="other")
+    spec = tmp_path / "headline.toml"
+    spec.write_text(
+        'title = "h"\nkind = "headline"\nmethods = ["baseline", "full"]\nsamples = 50\n'
+    )
+    (written,) = lb.paper(results, data_root, tmp_path / "out", [spec])
+    text = written.read_text()
+    assert "xnli acc" in text and "Backbones: tiny (" in text and "other" not in text
 
 
 def test_a_bad_table_spec_is_a_clear_error(tmp_path):
