@@ -459,12 +459,16 @@ def summary(
     ] = None,
 ) -> None:
     """Mean ± std over seeds of every cell in results/, and the throughput measurements of
-    results/perf/ (Markdown); --write fills the marked blocks of a file."""
+    results/perf/ (Markdown); --write fills the marked blocks of a file (results, throughput,
+    the sweeps' cost, the ablation table)."""
     from bench.paths import REPO, results_dir
     from bench.summary import (
         ABLATION,
+        COST,
+        GRIDS,
         PERF,
         ablation_block,
+        cost_block,
         perf_table,
         replace_block,
         summary_table,
@@ -480,6 +484,8 @@ def summary(
         text = replace_block(write.read_text(encoding="utf-8"), table)
         if PERF[0] in text:
             text = replace_block(text, perf, PERF)
+        if COST[0] in text:
+            text = replace_block(text, cost_block(results_dir(), [REPO / g for g in GRIDS]), COST)
         if ABLATION[0] in text:  # after `bench paper` (make tables runs both, in that order)
             text = replace_block(
                 text, ablation_block(REPO / "leaderboards" / "generated"), ABLATION

@@ -102,9 +102,23 @@ def perf_table(results: Path) -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
+def cost_block(results: Path, specs: list[Path]) -> str:
+    """What each sweep spec's finished trainings and their stages cost (README "Budgets")."""
+    from bench.sweep import grid_cost, load_spec
+
+    parts = []
+    for path in specs:
+        rows = grid_cost(load_spec(path), results)
+        body = pd.DataFrame(rows).to_markdown(index=False) if rows else "nothing run yet"
+        parts.append(f"`{path.name}` (hours of one worker, measured):\n\n{body}")
+    return "\n\n".join(parts)
+
+
 START, END = "<!-- bench summary: start -->", "<!-- bench summary: end -->"
 PERF = ("<!-- bench perf: start -->", "<!-- bench perf: end -->")
 ABLATION = ("<!-- bench ablation: start -->", "<!-- bench ablation: end -->")
+COST = ("<!-- bench cost: start -->", "<!-- bench cost: end -->")
+GRIDS = ("sweeps/offline.toml", "sweeps/new-languages.toml")  # relative to the repository
 
 
 def ablation_block(generated: Path) -> str:

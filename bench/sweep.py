@@ -222,7 +222,80 @@ def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
         )
         entry["test_s"] += rec.get("test_wall_s", 0.0)
         entry["records"] += 1
+        entry.setdefault("stages", {}).update(stages_of(rec))
     return out
+
+
+def stages_of(record: dict[str, Any]) -> dict[tuple[str, str], float | None]:
+    """The adaptation stages a record's method used, as (kind, cache key) -> build seconds
+    (None where the record does not say): MLM, alignment, back-translated data per task and
+    language, and the translators that made it."""
+    out: dict[tuple[str, str], float | None] = {}
+    for name, rep in (record.get("method_reports") or {}).items():
+        if "key" in rep:
+            out[(name, rep["key"])] = rep.get("wall_s")
+        languages = rep.get("languages")
+        for part in languages.values() if isinstance(languages, dict) else ():
+            out[(f"{name} data", part["key"])] = part.get("wall_s")
+            if part.get("translator") and "translator_wall_s" in part:
+                out[("translator", part["translator"])] = part["translator_wall_s"]
+            elif part.get("translator"):
+                out.setdefault(("translator", part["translator"]), None)
+    return out
+
+
+def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
+    """Measured cost of a sweep spec's finished trainings and of the stages they used: one
+    row per (task, setting) and per stage kind, then the total (hours of one worker)."""
+    from bench.language import parse_langs
+
+    langs = {lang.code for lang in parse_langs(spec.langs)}
+    backbone = spec.backbone
+    per_task: dict[str, list[float]] = defaultdict(list)
+    stages: dict[tuple[str, str], float | None] = {}
+    for (bb, method, task, setting, _, shared), e in trainings(results).items():
+        if (backbone and bb != backbone) or method not in spec.methods or not set(shared) <= langs:
+            continue
+        if spec.tasks and task not in spec.tasks.split(","):
+            continue
+        per_task[f"{task} {setting} training"].append(e["train_s"] + e["test_s"])
+        for k, v in e.get("stages", {}).items():
+            stages[k] = v if v is not None else stages.get(k)
+    per_stage: dict[str, list[float | None]] = defaultdict(list)
+    for (kind, _), seconds in stages.items():
+        per_stage[f"stage: {kind}"].append(seconds)
+    rows, total = [], 0.0
+    for what, values in [*sorted(per_task.items()), *sorted(per_stage.items())]:
+        known = [v for v in values if v is not None]
+        minutes = [v / 60 for v in known]
+        total += sum(known)
+        rows.append(
+            {
+                "work": what,
+                "count": len(values),
+                "minutes each (mean, min-max)": (
+                    f"{sum(minutes) / len(minutes):.1f} ({min(minutes):.1f}-{max(minutes):.1f})"
+                    if minutes
+                    else "not recorded"
+                )
+                + (
+                    f"; {len(values) - len(known)} not recorded"
+                    if minutes and len(known) < len(values)
+                    else ""
+                ),
+                "hours": round(sum(known) / 3600, 2),
+            }
+        )
+    if rows:
+        rows.append(
+            {
+                "work": "total",
+                "count": "",
+                "minutes each (mean, min-max)": "",
+                "hours": round(total / 3600, 2),
+            }
+        )
+    return rows
 
 
 def estimate(plan: Plan, results: Path) -> tuple[float, int]:

@@ -329,7 +329,8 @@ class BackTranslation(Method):
         folder, report = cached_stage(ctx.cache, f"bt-{task.name}-{lang.code}", key, build)
         rows = [json.loads(line) for line in (folder / "rows.jsonl").open(encoding="utf-8")]
         return rows, {k: v for k, v in report.items() if k != "translator"} | {
-            "translator": translator_id
+            "translator": translator_id,  # its training time, for the cost of a grid:
+            "translator_wall_s": report["translator"].get("wall_s"),
         }
 
     def _translate(self, kind: str, source: Any, code: str, translate: Any):

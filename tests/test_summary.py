@@ -3,8 +3,11 @@
 from bench.paths import REPO
 from bench.summary import (
     ABLATION,
+    COST,
+    GRIDS,
     PERF,
     ablation_block,
+    cost_block,
     perf_table,
     readme_block,
     replace_block,
@@ -19,6 +22,9 @@ def test_readme_results_block_is_generated_from_the_records():
     )
     assert readme_block(readme, PERF) == perf_table(REPO / "results").strip(), (
         "README throughput table is stale: run `bench summary --write README.md`"
+    )
+    assert readme_block(readme, COST) == cost_block(REPO / "results", [REPO / g for g in GRIDS]), (
+        "README cost of the sweeps is stale: run `bench summary --write README.md`"
     )
     generated = REPO / "leaderboards" / "generated"
     assert readme_block(readme, ABLATION) == ablation_block(generated), (

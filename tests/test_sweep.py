@@ -81,6 +81,56 @@ def test_stage_jobs_built_by_an_earlier_sweep_are_shown_cached(
     assert any(line.startswith("stages of full") and "to build" in line for line in table)
 
 
+def _cost_record(results: Path, method: str, task: str, lang: str, seed: int, **extra) -> None:
+    from bench.results import record_path, write_atomic
+
+    config = {
+        "backbone": "tiny",
+        "method": method,
+        "task": task,
+        "setting": extra.pop("setting", "zero-shot"),
+        "seed": seed,
+        "lang": lang,
+        "selection": extra.pop("selection", "source-dev"),
+    }
+    record = {
+        "config": config,
+        "training": {"wall_s": 600.0, "tokens": 1000, "shared_by": extra.pop("shared", [lang])},
+        "test_wall_s": 60.0,
+        "environment": {"hardware": {"gpu": None}},
+        "method_reports": extra.pop("reports", {}),
+    }
+    write_atomic(record_path(results, config), json.dumps(record).encode())
+
+
+def test_cost_of_a_grid_counts_each_training_and_stage_once(tmp_path):
+    """Two records of one zero-shot training are one training; stages shared by runs once."""
+    results = tmp_path / "results"
+    bt = {
+        "languages": {
+            "swa": {"key": "d1", "wall_s": 30.0, "translator": "t1", "translator_wall_s": 240.0}
+        }
+    }
+    reports = {"mlm": {"key": "m1", "wall_s": 120.0}, "backtranslation": bt}
+    for seed in (1, 2):
+        for lang in ("swa", "hau"):  # one training, tested on two languages
+            shared = ["swa", "hau"]
+            _cost_record(results, "full", "xnli", lang, seed, shared=shared, reports=reports)
+    _cost_record(results, "full", "flores", "swa", 1, setting="in-language", reports=reports)
+    _cost_record(results, "baseline", "flores", "yor", 1, setting="in-language")  # not in grid
+    seen = sw.trainings(results)
+    assert len(seen) == 4 and sum(e["records"] for e in seen.values()) == 6
+    assert [r["trainings"] for r in sw.cost_table(results)] == [1, 3]
+    spec = sw.Spec(methods=["full"], langs="sw,ha", backbone="tiny")
+    rows = {r["work"]: r for r in sw.grid_cost(spec, results)}
+    xnli = rows["xnli zero-shot training"]  # 600 s + 2 records x 60 s each
+    assert xnli["count"] == 2 and xnli["minutes each (mean, min-max)"] == "12.0 (12.0-12.0)"
+    assert rows["flores in-language training"]["count"] == 1
+    assert rows["stage: mlm"]["count"] == 1 and rows["stage: translator"]["hours"] == 0.07
+    total = 2 * 720 + 660 + 120 + 30 + 240
+    assert rows["total"]["hours"] == round(total / 3600, 2)
+
+
 def test_spec_file_errors_are_clear(tmp_path):
     bad = tmp_path / "grid.toml"
     bad.write_text('methods = ["baseline"]\nseedz = [1, 2]\n')
