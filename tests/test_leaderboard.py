@@ -81,6 +81,17 @@ def test_identical_predictions_of_different_seeds_are_an_error(tmp_path, gold, d
         lb.build(lb.load_runs(tmp_path), data_root)
 
 
+def test_collapsed_runs_predicting_one_label_may_agree_byte_for_byte(tmp_path, gold, data_root):
+    """Two collapsed models (one label for every example) are identical without copying:
+    not a provenance error; the cell shows the collapse instead."""
+    for seed in (1, 2, 3):
+        write(tmp_path, "adversarial", seed, [gold[0]] * len(gold), gold)
+    rows = lb.build(lb.load_runs(tmp_path), data_root, samples=20)
+    assert rows[0]["status"].startswith("invalid")
+    assert lb.constant([["O", "O"], ["O"]]) and not lb.constant([["O", "B-PER"]])
+    assert lb.constant({"eng-swa": ["a", "a"]}) and not lb.constant({"eng-swa": ["a", "b"]})
+
+
 def test_records_disagreeing_on_config_in_one_cell_are_refused(tmp_path, gold, data_root):
     write(tmp_path, "baseline", 1, noisy(gold, 0.5, 1), gold)
     write(tmp_path, "baseline", 2, noisy(gold, 0.5, 2), gold, lr=3e-4)
