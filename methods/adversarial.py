@@ -105,6 +105,8 @@ class Adversarial(torch.nn.Module):
         self.register_buffer("stats", torch.zeros(4))  # correct, seen, loss sum, steps (sentence)
         self.total = 1
         self._step = 0
+        # most frequent language's count, sentences: logging only, so not checkpointed
+        self.register_buffer("majority", torch.zeros(2, dtype=torch.long), persistent=False)
 
     @property
     def model(self) -> torch.nn.Module:  # the kinds' predict() reaches the model through this
@@ -174,6 +176,8 @@ class Adversarial(torch.nn.Module):
         pooled_t, sent_t = torch.cat(pooled), torch.cat(sent_y)
         logits = self.sentence(grad_reverse(pooled_t, lam)).float()
         loss = torch.nn.functional.cross_entropy(logits, sent_t)
+        counts = torch.bincount(sent_t, minlength=len(self.langs))  # no host sync here
+        self.majority += torch.stack([counts.max(), counts.sum()]).to(self.majority.device)
         with torch.no_grad():
             self.stats += torch.stack(
                 [
@@ -193,9 +197,12 @@ class Adversarial(torch.nn.Module):
         correct, seen, loss, steps = (float(v) for v in self.stats)
         steps = max(1.0, steps)
         self.stats.zero_()
+        most, counted = (int(v) for v in self.majority)
+        self.majority.zero_()
         inner = self.task.log_metrics() if hasattr(self.task, "log_metrics") else {}
         return inner | {
             "disc_accuracy": round(correct / max(1.0, seen), 4),
+            "disc_majority": round(most / max(1, counted), 4),  # accuracy of a constant guess
             "disc_loss": round(loss / steps, 4),
             "grl_lambda": round(grl_lambda(self._step / self.total, self.config.gamma), 4),
         }

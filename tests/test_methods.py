@@ -182,6 +182,7 @@ def test_adversarial_discriminator_trains_and_the_encoder_gets_the_reversed_grad
     result = train(module, encoded, kind.collate(ctx.tokenizer), cfg, tmp_path / "run")
     logged = [p for p in result.curve if "disc_accuracy" in p]
     assert logged and all(0 <= p["disc_accuracy"] <= 1 for p in logged)
+    assert all(1 / len(module.langs) <= p["disc_majority"] <= 1 for p in logged)
     assert logged[0]["grl_lambda"] < logged[-1]["grl_lambda"]
     assert int(module.step) == result.steps  # saved with the weights: resumes draw the same text
 
