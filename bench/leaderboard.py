@@ -390,7 +390,11 @@ def build(
                     golds[key] = gold_of(task, lang, setting, root)
                 cmp = compare(cell, base, metric, golds[key], samples)
                 row.update(
-                    delta=cmp.delta, relative=cmp.relative, p=cmp.p_bootstrap, aso=cmp.aso_eps
+                    delta=cmp.delta,
+                    relative=cmp.relative,
+                    p=cmp.p_bootstrap,
+                    aso=cmp.aso_eps,
+                    resamples=samples,
                 )
             rows.append(row)
     from bench.significance import holm
@@ -466,12 +470,17 @@ def ablation_frame(rows: list[dict[str, Any]]):
 LEGEND = (
     "Cells: mean ± std over seeds (n = seeds); [Δ vs baseline, relative %]; * = significant at "
     f"{ALPHA} after Holm's correction across the table's comparisons, by a paired bootstrap "
-    "(1,000 resamples) over the pooled test predictions of matching seeds (flores: sacreBLEU's "
+    "({resamples:,} resamples) over the pooled test predictions of matching seeds (flores: sacreBLEU's "
     "paired bootstrap on the metric); ASO ε_min over seeds is in the CSV. † fewer than "
     f"{MIN_SEEDS} seeds; ‡ one collapsed run excluded (MLPerf rule); ✗ more than one collapsed "
     "run: the cell is invalid; MT = machine-translated test set. Zero-shot checkpoints are "
     "chosen on English dev [en-dev] (true zero-shot) or on the target's dev set [oracle]."
 )
+
+
+def legend(rows: list[dict[str, Any]]) -> str:
+    """The ablation legend, with the number of bootstrap resamples the rows were tested with."""
+    return LEGEND.format(resamples=max((r.get("resamples", 0) for r in rows), default=0))
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -480,7 +489,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         parts.append(f"### {backbone} · {setting}\n")
         parts.append(table.to_markdown())
         parts.append("")
-    parts.append(LEGEND)
+    parts.append(legend(rows))
     return "\n".join(parts) + "\n"
 
 
@@ -549,7 +558,7 @@ def latex(rows: list[dict[str, Any]]) -> str:
             lines.append(esc(method) + " & " + " & ".join(cells) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
         parts.append("\n".join(lines))
-    parts.append("% " + esc(LEGEND))
+    parts.append("% " + esc(legend(rows)))
     return "\n".join(parts) + "\n"
 
 
@@ -604,7 +613,7 @@ def html(rows: list[dict[str, Any]]) -> str:
         body.append(
             f'<h2>Change over baseline</h2><img alt="change over baseline" src="data:image/png;base64,{data}">'
         )
-    body.append(f"<p>{html_lib.escape(LEGEND)}</p>")
+    body.append(f"<p>{html_lib.escape(legend(rows))}</p>")
     style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>lowres-bench ablation</title>"
@@ -708,7 +717,11 @@ def headline(rows: list[dict[str, Any]], method: str = "full") -> str:
         out.append(
             {
                 "backbone": r["backbone"],
-                "selection": r["selection"],
+                # zero-shot: English dev (true zero-shot) or the target's (an oracle); trained
+                # in-language, the target's dev set is simply the dev set
+                "selection": SELECTION_TAG.get(r["selection"], r["selection"]).strip(" []")
+                if r["setting"] == "zero-shot"
+                else r["selection"],
                 "task metric": f"{r['task']} {r['metric']}",
                 "lang": r["lang"] + (" (MT)" if r["mt"] else ""),
                 "delta": r["delta"],
@@ -723,18 +736,20 @@ def headline(rows: list[dict[str, Any]], method: str = "full") -> str:
     table = df.pivot(index=keys, columns="lang", values="text")
     table["average Δ"] = df.groupby(keys)["delta"].mean().map("{:+.2f}".format)
     table = table.reset_index()
-    table["selection"] = table["selection"].map(lambda s: SELECTION_TAG.get(s, s).strip(" []"))
     table.columns.name = None
-    return table.fillna("").to_markdown(index=False) + "\n\n" + HEADLINE_LEGEND + "\n"
+    text = HEADLINE_LEGEND.format(resamples=max(r.get("resamples", 0) for r in rows))
+    return table.fillna("").to_markdown(index=False) + "\n\n" + text + "\n"
 
 
 HEADLINE_LEGEND = (
     "Cells: change of `full` over the baseline of the same backbone and selection, Δ ± the "
     "half-width of a 95% normal interval over seeds (1.96 √(s_full²/n_full + s_base²/n_base)), "
-    f"and the relative change; * = significant at {ALPHA} by a paired bootstrap over the pooled "
+    f"and the relative change; * = significant at {ALPHA} by a paired bootstrap "
+    "({resamples:,} resamples) over the pooled "
     "test predictions of matching seeds after Holm's correction across the table (flores: "
     "sacreBLEU's paired bootstrap); MT = machine-translated test set; en-dev = checkpoint chosen "
-    "on English dev (true zero-shot), oracle = on the target's dev set. Per-seed scores, their "
+    "on English dev (true zero-shot), oracle = on the target's dev set (zero-shot rows; trained "
+    "in-language, target-dev is the ordinary choice). Per-seed scores, their "
     "collapse flags and ASO are in the ablation table and its CSV."
 )
 

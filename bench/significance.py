@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 SAMPLES = 1000
+CHUNK = 1000  # resamples drawn at once (a 1,000-resample test is one draw, as before)
 SEED = 12345  # sacreBLEU's default seed, so the two kinds of test agree in spirit
 
 
@@ -45,11 +46,15 @@ def _bootstrap(
     rng = np.random.default_rng(seed)
     rows = len(stat_a)
     observed = metric(stat_a.sum(0)) - metric(stat_b.sum(0))
-    idx = rng.integers(0, rows, size=(n, rows))
-    offsets = (idx + rows * np.arange(n)[:, None]).ravel()
-    drawn = np.bincount(offsets, minlength=n * rows).reshape(n, rows).astype(float)
-    sums_a, sums_b = drawn @ stat_a, drawn @ stat_b
-    deltas = np.array([metric(a) - metric(b) for a, b in zip(sums_a, sums_b, strict=True)])
+    deltas = []
+    for start in range(0, n, CHUNK):  # bounded memory: CHUNK x rows counts at a time
+        size = min(CHUNK, n - start)
+        idx = rng.integers(0, rows, size=(size, rows))
+        offsets = (idx + rows * np.arange(size)[:, None]).ravel()
+        drawn = np.bincount(offsets, minlength=size * rows).reshape(size, rows).astype(float)
+        sums_a, sums_b = drawn @ stat_a, drawn @ stat_b
+        deltas += [metric(a) - metric(b) for a, b in zip(sums_a, sums_b, strict=True)]
+    deltas = np.array(deltas)
     p = (1 + np.sum(np.abs(deltas - observed) >= abs(observed))) / (n + 1)
     low, high = np.percentile(deltas, [2.5, 97.5])
     return {
