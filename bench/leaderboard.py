@@ -289,13 +289,37 @@ def _entity_counts(path: Path, gold: list) -> np.ndarray:
     return _COUNTS[key]
 
 
+def _translation_stats(path: Path, gold: dict, direction: str, name: str) -> np.ndarray:
+    """A record's per-sentence sacreBLEU statistics in one direction, once per build."""
+    from bench.significance import translation_stats
+
+    key = (path, id(gold), direction, name)
+    if key not in _COUNTS:
+        _COUNTS[key] = translation_stats(name, _predictions(path)[direction], gold[direction])
+    return _COUNTS[key]
+
+
 def _matching(cell: Cell, seeds: list[int]) -> list[Run]:
     by_seed = {r.config["seed"]: r for r in cell.runs}
     return [by_seed[s] for s in seeds]
 
 
+_COMPARISONS: dict[tuple, Comparison] = {}
+
+
 def compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Comparison:
-    """Method vs baseline on one column: paired bootstrap on pooled matching seeds + ASO."""
+    """Method vs baseline on one column: paired bootstrap on pooled matching seeds + ASO.
+
+    Memoised by the records (path and predictions checksum), so the headline table reuses
+    the ablation table's comparisons in `bench paper`."""
+    key = tuple((r.path, r.predictions_sha) for r in method.runs + baseline.runs)
+    key += (len(method.runs), metric, n)
+    if key not in _COMPARISONS:
+        _COMPARISONS[key] = _compare(method, baseline, metric, gold, n)
+    return _COMPARISONS[key]
+
+
+def _compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Comparison:
     from bench import significance as sig
 
     task, lang = method.runs[0].config["task"], method.runs[0].config["lang"]
@@ -318,11 +342,13 @@ def compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Com
     else:
         label = METRICS[task][metric][0]
         direction = f"eng-{lang}" if label.startswith("en→") else f"{lang}-eng"
-        hyps_a = [h for p in preds_a for h in p[direction]]
-        hyps_b = [h for p in preds_b for h in p[direction]]
-        refs = list(gold[direction]) * len(seeds)
         name = "bleu" if label.endswith("BLEU") else "chrf++"
-        p = sig.translation_test(hyps_a, hyps_b, refs, "bs", n)[name]["p_value"]
+
+        def stats(cell: Cell) -> np.ndarray:  # pooled over matching seeds, as the hypotheses
+            runs = _matching(cell, seeds)
+            return np.concatenate([_translation_stats(r.path, gold, direction, name) for r in runs])
+
+        p = sig.translation_bootstrap(stats(method), stats(baseline), name, n)["p_value"]
     eps = None
     if len(method.runs) >= 2 and len(baseline.runs) >= 2:
         eps = sig.aso(method.scores(metric), baseline.scores(metric))

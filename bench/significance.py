@@ -4,8 +4,11 @@
   test set with replacement, recompute the corpus metric for both systems on the same sample;
   two-sided p = (1 + #{|δ* − δ| ≥ |δ|}) / (n + 1), and a 95% percentile interval of δ. Accuracy
   and entity F1 work from per-example sufficient statistics (correctness; entity tp/fp/fn), so
-  resampling is a sum over rows. BLEU and chrF++ use sacreBLEU's own paired bootstrap and
-  paired approximate randomisation (``sacrebleu --paired-bs / --paired-ar``).
+  resampling is a sum over rows. BLEU and chrF++ use sacreBLEU's paired bootstrap (Moses'
+  test, ``sacrebleu --paired-bs``) on sacreBLEU's per-sentence statistics, with its indices
+  and score functions but summed as one matrix product (`translation_bootstrap`: the same
+  p-values, a test checks); `translation_test` is sacreBLEU's own API, with approximate
+  randomisation (``--paired-ar``).
 * Over seeds: Almost Stochastic Order (Dror et al. 2019; del Barrio et al. 2018) as the
   ``deepsig`` package computes it, vectorised: ε_min < 0.5 says A is stochastically larger.
 * Holm's step-down correction across the comparisons of one table.
@@ -21,7 +24,7 @@ from typing import Any
 import numpy as np
 
 SAMPLES = 1000
-CHUNK = 1000  # resamples drawn at once (a 1,000-resample test is one draw, as before)
+CHUNK = 1000  # translation resamples drawn at once (bounded memory; the same indices)
 SEED = 12345  # sacreBLEU's default seed, so the two kinds of test agree in spirit
 
 
@@ -40,21 +43,16 @@ def _bootstrap(
 ) -> dict[str, float]:
     """Paired bootstrap of ``metric(column sums)`` over rows of per-example statistics.
 
-    A resample's column sums are its row counts (how often each row was drawn) times the
-    statistics: one matrix product for all resamples instead of n fancy-indexed sums. The sums
-    are of small integers, so they are exact either way."""
+    Resampling rows uniformly with replacement draws each distinct row (a, b) a
+    Multinomial(rows, its share) number of times, so a resample is drawn as counts over the
+    distinct rows (a handful for accuracy: four; tens for entity counts) instead of ``rows``
+    indices: the same bootstrap distribution, at a cost independent of the test-set size."""
     rng = np.random.default_rng(seed)
-    rows = len(stat_a)
+    rows, width = len(stat_a), stat_a.shape[1]
     observed = metric(stat_a.sum(0)) - metric(stat_b.sum(0))
-    deltas = []
-    for start in range(0, n, CHUNK):  # bounded memory: CHUNK x rows counts at a time
-        size = min(CHUNK, n - start)
-        idx = rng.integers(0, rows, size=(size, rows))
-        offsets = (idx + rows * np.arange(size)[:, None]).ravel()
-        drawn = np.bincount(offsets, minlength=size * rows).reshape(size, rows).astype(float)
-        sums_a, sums_b = drawn @ stat_a, drawn @ stat_b
-        deltas += [metric(a) - metric(b) for a, b in zip(sums_a, sums_b, strict=True)]
-    deltas = np.array(deltas)
+    kinds, counts = np.unique(np.hstack([stat_a, stat_b]), axis=0, return_counts=True)
+    sums = rng.multinomial(rows, counts / rows, size=n) @ kinds  # exact: small integers
+    deltas = np.array([metric(s[:width]) - metric(s[width:]) for s in sums])
     p = (1 + np.sum(np.abs(deltas - observed) >= abs(observed))) / (n + 1)
     low, high = np.percentile(deltas, [2.5, 97.5])
     return {
@@ -114,6 +112,54 @@ def f1_test_counts(
     return _bootstrap(counts_a, counts_b, f1_from_counts, n, seed)
 
 
+def translation_metric(name: str):
+    """sacreBLEU's metric object for ``bleu`` or ``chrf++`` (default settings, as the records')."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    return {"bleu": BLEU, "chrf++": lambda: CHRF(word_order=2)}[name]()
+
+
+def translation_stats(name: str, hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
+    """sacreBLEU's per-sentence sufficient statistics of ``bleu`` or ``chrf++`` (one row per
+    sentence: a corpus score is a function of their column sums)."""
+    metric = translation_metric(name)
+    return np.array(metric._extract_corpus_statistics(list(hyps), [list(refs)]), dtype=float)
+
+
+def translation_bootstrap(
+    stats_a: np.ndarray, stats_b: np.ndarray, name: str, n: int = SAMPLES, seed: int = SEED
+) -> dict[str, float]:
+    """sacreBLEU's paired bootstrap of A against B (Moses' bootstrap-hypothesis-difference-
+    significance test, ``sacrebleu --paired-bs``) on `translation_stats`.
+
+    The same resample indices (NumPy's ``default_rng(seed).choice``, drawn CHUNK resamples at a
+    time, which yields the same sequence), the same float32 sums and sacreBLEU's own score
+    function, so the p-value is sacreBLEU's; only the sums are one matrix product of draw
+    counts instead of a fancy-indexed copy per resample, and only the metric asked for is
+    computed. p = (1 + #{|δ*| − mean|δ*| > |δ|}) / (n + 1)."""
+    metric = translation_metric(name)
+
+    def score(sums: np.ndarray, dtype=np.float32) -> float:  # float32: sacreBLEU's resamples
+        return metric._compute_score_from_stats(sums.astype(dtype)).score
+
+    rng = np.random.default_rng(seed)
+    rows = len(stats_a)
+    score_a, score_b = score(stats_a.sum(0), float), score(stats_b.sum(0), float)
+    diffs = np.empty(n)
+    for start in range(0, n, CHUNK):
+        size = min(CHUNK, n - start)
+        idx = rng.choice(rows, size=(size, rows), replace=True)
+        offsets = (idx + rows * np.arange(size)[:, None]).ravel()
+        drawn = np.bincount(offsets, minlength=size * rows).reshape(size, rows).astype(float)
+        sums_a, sums_b = drawn @ stats_a, drawn @ stats_b
+        diffs[start : start + size] = [
+            abs(score(a) - score(b)) for a, b in zip(sums_a, sums_b, strict=True)
+        ]
+    centred = diffs - diffs.mean()
+    p = (1 + np.sum(centred > abs(score_a - score_b))) / (n + 1)
+    return {"a": score_a, "b": score_b, "delta": score_a - score_b, "p_value": float(p)}
+
+
 def translation_test(
     hyps_a: Sequence[str],
     hyps_b: Sequence[str],
@@ -121,14 +167,14 @@ def translation_test(
     test_type: str = "bs",
     n: int = SAMPLES,
 ) -> dict[str, dict[str, float]]:
-    """sacreBLEU's paired test (``bs`` bootstrap or ``ar`` approximate randomisation) of A
-    against B on BLEU and chrF++: per metric, the scores, δ and B-vs-A p-value."""
-    from sacrebleu.metrics import BLEU, CHRF
+    """sacreBLEU's own paired test (``bs`` bootstrap or ``ar`` approximate randomisation) of A
+    against B on BLEU and chrF++: per metric, the scores, δ, B-vs-A p-value and signature.
+    The leaderboards use `translation_bootstrap` (same bootstrap p-values, much faster)."""
     from sacrebleu.significance import PairedTest
 
     test = PairedTest(
         [("B", list(hyps_b)), ("A", list(hyps_a))],
-        {"bleu": BLEU(), "chrf++": CHRF(word_order=2)},
+        {"bleu": translation_metric("bleu"), "chrf++": translation_metric("chrf++")},
         [list(refs)],
         test_type=test_type,
         n_samples=n,

@@ -14,6 +14,8 @@ from bench.significance import (
     f1_from_counts,
     f1_test,
     holm,
+    translation_bootstrap,
+    translation_stats,
     translation_test,
 )
 
@@ -54,6 +56,52 @@ def test_translation_paired_tests_use_sacrebleu():
         assert result["chrf++"]["delta"] > 0 and f"{kind}:" in result["bleu"]["signature"]
 
 
+@pytest.mark.parametrize("metric", ["bleu", "chrf++"])
+def test_translation_bootstrap_gives_sacrebleus_p_values(metric):
+    """The leaderboards' paired bootstrap (matrix-product sums) = sacreBLEU's --paired-bs,
+    number for number, on systems near each other (p away from 0) and far apart; an odd
+    resample count crosses a chunk boundary mid-draw."""
+    rng = random.Random(3)
+    words = [
+        "the",
+        "a",
+        "cat",
+        "dog",
+        "sat",
+        "ran",
+        "on",
+        "in",
+        "mat",
+        "house",
+        "Kano",
+        "rain",
+        "today",
+        "loudly",
+        "barks",
+    ]
+    refs = [" ".join(rng.choices(words, k=rng.randint(3, 12))) for _ in range(150)]
+
+    def noisy(p):
+        return [
+            " ".join(w if rng.random() > p else rng.choice(words) for w in r.split()) for r in refs
+        ]
+
+    a, b, c = noisy(0.30), noisy(0.33), noisy(0.7)
+    pvalues = []
+    for hyps_a, hyps_b, n in ((a, b, 1201), (a, c, 300), (b, a, 250)):
+        expected = translation_test(hyps_a, hyps_b, refs, "bs", n)[metric]
+        ours = translation_bootstrap(
+            translation_stats(metric, hyps_a, refs),
+            translation_stats(metric, hyps_b, refs),
+            metric,
+            n,
+        )
+        assert ours["p_value"] == expected["p_value"]
+        assert (ours["a"], ours["b"]) == pytest.approx((expected["a"], expected["b"]), abs=1e-9)
+        pvalues.append(ours["p_value"])
+    assert pvalues[0] > 0.003 and pvalues[1] == 1 / 301  # near pair: some resamples reverse it
+
+
 def test_almost_stochastic_order_over_seeds():
     better, worse = [71.2, 70.8, 71.5, 70.9, 71.1], [65.0, 64.2, 65.8, 64.9, 65.1]
     assert aso(better, worse) < 0.2
@@ -79,16 +127,25 @@ def test_vectorised_aso_gives_deepsigs_numbers():
             assert aso(a, b, seed=3) == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
-def test_bootstrap_resamples_rows_as_a_loop_would():
-    """The matrix form of the paired bootstrap equals resampling rows one sample at a time."""
+def test_bootstrap_over_distinct_rows_is_the_row_bootstrap():
+    """Drawing counts of the distinct rows (multinomial) gives the distribution of resampling
+    rows one index at a time: same percentiles and p-value within Monte-Carlo error."""
     import numpy as np
 
     from bench.significance import _bootstrap
 
     rng = np.random.default_rng(1)
-    a, b = rng.integers(0, 3, size=(40, 3)).astype(float), rng.integers(0, 3, size=(40, 3))
-    result = _bootstrap(a, b.astype(float), f1_from_counts, 50, seed=9)
-    idx = np.random.default_rng(9).integers(0, 40, size=(50, 40))
-    deltas = [f1_from_counts(a[i].sum(0)) - f1_from_counts(b[i].sum(0)) for i in idx]
-    assert result["ci_low"] == pytest.approx(np.percentile(deltas, 2.5), abs=1e-12)
-    assert result["ci_high"] == pytest.approx(np.percentile(deltas, 97.5), abs=1e-12)
+    a = rng.integers(0, 3, size=(300, 3)).astype(float)
+    b = np.clip(a + rng.integers(-1, 2, size=(300, 3)), 0, None)
+    n = 20000
+    ours = _bootstrap(a, b, f1_from_counts, n, seed=9)
+    idx = np.random.default_rng(9).integers(0, 300, size=(n, 300))
+    deltas = np.array([f1_from_counts(a[i].sum(0)) - f1_from_counts(b[i].sum(0)) for i in idx])
+    observed = f1_from_counts(a.sum(0)) - f1_from_counts(b.sum(0))
+    spread = deltas.std()
+    assert ours["delta"] == observed
+    assert ours["ci_low"] == pytest.approx(np.percentile(deltas, 2.5), abs=0.05 * spread)
+    assert ours["ci_high"] == pytest.approx(np.percentile(deltas, 97.5), abs=0.05 * spread)
+    p_loop = (1 + np.sum(np.abs(deltas - observed) >= abs(observed))) / (n + 1)
+    assert 0.02 < p_loop < 0.98  # a case where p is neither floor nor one
+    assert ours["p_value"] == pytest.approx(p_loop, abs=0.015)
