@@ -249,8 +249,6 @@ def collapsed(task: str, score: float, metric: int) -> bool:
 
 @dataclass
 class Comparison:
-    delta: float
-    relative: float
     p_bootstrap: float
     aso_eps: float | None
     p_adjusted: float = 1.0
@@ -324,9 +322,6 @@ def _compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Co
 
     task, lang = method.runs[0].config["task"], method.runs[0].config["lang"]
     preds_a, preds_b, seeds = _pooled(method.runs, baseline.runs)
-    mean_a, mean_b = np.mean(method.scores(metric)), np.mean(baseline.scores(metric))
-    delta = float(mean_a - mean_b)
-    relative = float(100 * delta / mean_b) if mean_b else float("nan")
     flat_a = [x for p in preds_a for x in (p if task != "flores" else [])]
     flat_b = [x for p in preds_b for x in (p if task != "flores" else [])]
     if not seeds:
@@ -352,7 +347,7 @@ def _compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Co
     eps = None
     if len(method.runs) >= 2 and len(baseline.runs) >= 2:
         eps = sig.aso(method.scores(metric), baseline.scores(metric))
-    return Comparison(delta, relative, float(p), eps)
+    return Comparison(float(p), eps)
 
 
 def gold_of(task: str, lang: str, setting: str, root: Path | None) -> Any:
@@ -368,9 +363,21 @@ def gold_of(task: str, lang: str, setting: str, root: Path | None) -> Any:
 
 
 def status(task: str, scores: list[float], metric: int) -> str:
-    """MLPerf's convergence rule: ``ok``, ``1 collapsed (excluded)`` or ``invalid``."""
+    """MLPerf's convergence rule: ``ok``, ``1 collapsed`` (excluded from the mean) or
+    ``invalid`` (more than one collapsed, or every run: nothing would be left to average)."""
     bad = sum(collapsed(task, s, metric) for s in scores)
-    return "ok" if bad == 0 else ("1 collapsed" if bad == 1 else f"invalid ({bad} collapsed)")
+    if bad == 0:
+        return "ok"
+    return (
+        "1 collapsed" if bad == 1 < len(scores) else f"invalid ({bad} of {len(scores)} collapsed)"
+    )
+
+
+def kept(task: str, scores: list[float], metric: int) -> list[float]:
+    """The scores a cell's mean is taken over: all but the one excluded collapsed run."""
+    if status(task, scores, metric) != "1 collapsed":
+        return scores
+    return [s for s in scores if not collapsed(task, s, metric)]
 
 
 def build(
@@ -391,9 +398,7 @@ def build(
                 continue
             scores = cell.scores(metric)
             state = status(task, scores, metric)
-            kept = scores
-            if state == "1 collapsed":  # MLPerf: at most one non-converged run is excluded
-                kept = [s for s in scores if not collapsed(task, s, metric)]
+            kept_scores = kept(task, scores, metric)
             row: dict[str, Any] = {
                 "backbone": backbone,
                 "setting": setting,
@@ -402,8 +407,8 @@ def build(
                 "task": task,
                 "lang": lang,
                 "metric": label,
-                "mean": float(np.mean(kept)),
-                "std": float(np.std(kept, ddof=1)) if len(kept) > 1 else 0.0,
+                "mean": float(np.mean(kept_scores)),
+                "std": float(np.std(kept_scores, ddof=1)) if len(kept_scores) > 1 else 0.0,
                 "seeds": len(scores),
                 "scores": scores,
                 "status": state,
@@ -415,9 +420,11 @@ def build(
                 if key not in golds:
                     golds[key] = gold_of(task, lang, setting, root)
                 cmp = compare(cell, base, metric, golds[key], samples)
+                base_mean = float(np.mean(kept(task, base.scores(metric), metric)))
+                delta = row["mean"] - base_mean  # between the means the table shows
                 row.update(
-                    delta=cmp.delta,
-                    relative=cmp.relative,
+                    delta=delta,
+                    relative=100 * delta / base_mean if base_mean else float("nan"),
                     p=cmp.p_bootstrap,
                     aso=cmp.aso_eps,
                     resamples=samples,
@@ -499,7 +506,7 @@ LEGEND = (
     "({resamples:,} resamples) over the pooled test predictions of matching seeds (flores: sacreBLEU's "
     "paired bootstrap on the metric); ASO ε_min over seeds is in the CSV. † fewer than "
     f"{MIN_SEEDS} seeds; ‡ one collapsed run excluded (MLPerf rule); ✗ more than one collapsed "
-    "run: the cell is invalid; MT = machine-translated test set. Zero-shot checkpoints are "
+    "run, or every run: the cell is invalid (its mean includes them); MT = machine-translated test set. Zero-shot checkpoints are "
     "chosen on English dev [en-dev] (true zero-shot) or on the target's dev set [oracle]."
 )
 

@@ -73,6 +73,28 @@ def test_collapsed_runs_follow_the_mlperf_rule(tmp_path, gold, data_root):
     assert row["status"].startswith("invalid") and "✗" in lb.cell_text(row)
 
 
+def test_a_lone_collapsed_run_is_an_invalid_cell_and_deltas_use_the_shown_means(
+    tmp_path, gold, data_root
+):
+    """One seed, collapsed: nothing is left to exclude, so the cell is invalid and shows the
+    run's score (it was 'nan'). A method's Δ is between the means the table shows: with one
+    collapsed run excluded, not the mean of all runs."""
+    for seed, right in ((1, 0.5), (2, 0.55), (3, 0.6)):
+        write(tmp_path, "baseline", seed, noisy(gold, right, seed), gold)
+    write(tmp_path, "mlm", 1, noisy(gold, 0.0, 11), gold)  # at chance
+    rows = {r["method"]: r for r in lb.build(lb.load_runs(tmp_path), data_root, samples=20)}
+    lone = rows["mlm"]
+    assert lone["status"] == "invalid (1 of 1 collapsed)" and lone["mean"] == lone["scores"][0]
+    assert "nan" not in lb.cell_text(lone) and "✗" in lb.cell_text(lone)
+    for seed, right in ((2, 0.8), (3, 0.8)):
+        write(tmp_path, "mlm", seed, noisy(gold, right, seed + 10), gold)
+    rows = {r["method"]: r for r in lb.build(lb.load_runs(tmp_path), data_root, samples=20)}
+    mlm, base = rows["mlm"], rows["baseline"]
+    assert mlm["status"] == "1 collapsed" and mlm["mean"] > 70
+    assert mlm["delta"] == pytest.approx(mlm["mean"] - base["mean"])
+    assert mlm["relative"] == pytest.approx(100 * mlm["delta"] / base["mean"])
+
+
 def test_identical_predictions_of_different_seeds_are_an_error(tmp_path, gold, data_root):
     preds = noisy(gold, 0.5, 1)
     write(tmp_path, "baseline", 1, preds, gold)
