@@ -273,17 +273,19 @@ def _pooled(runs_a: list[Run], runs_b: list[Run]) -> tuple[list, list, list[int]
     )
 
 
-_COUNTS: dict[tuple[Path, int], np.ndarray] = {}
+_COUNTS: dict[tuple, Any] = {}  # per build: entity counts, sacreBLEU statistics, gold entities
 
 
 def _entity_counts(path: Path, gold: list) -> np.ndarray:
     """A record's per-sentence entity counts against its gold tags, once per build (the
     baseline's are compared with every method's); `build` empties the memo."""
-    from bench.significance import entity_counts
+    from bench.significance import entity_counts, entity_sets
 
-    key = (path, id(gold))
+    key, gold_key = (path, id(gold)), ("gold entities", id(gold))
+    if gold_key not in _COUNTS:
+        _COUNTS[gold_key] = entity_sets(gold)
     if key not in _COUNTS:
-        _COUNTS[key] = entity_counts(gold, _predictions(path))
+        _COUNTS[key] = entity_counts(gold, _predictions(path), _COUNTS[gold_key])
     return _COUNTS[key]
 
 

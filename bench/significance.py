@@ -76,14 +76,22 @@ def accuracy_test(
     return _bootstrap(a, b, lambda s: s[0] / len(gold), n, seed)
 
 
-def entity_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> np.ndarray:
-    """Per sentence (true positives, predicted entities, gold entities), exact span match as
-    seqeval's default (conlleval) mode."""
+def entity_sets(tags: Sequence[Sequence[str]]) -> list[set]:
+    """Per sentence, its entities as seqeval's default (conlleval) mode reads them."""
     from seqeval.metrics.sequence_labeling import get_entities
 
+    return [set(get_entities(list(t))) for t in tags]
+
+
+def entity_counts(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], gold_sets: list | None = None
+) -> np.ndarray:
+    """Per sentence (true positives, predicted entities, gold entities), exact span match as
+    seqeval's default (conlleval) mode; ``gold_sets`` (`entity_sets` of the gold) saves
+    reading the gold again when many systems are counted against it."""
+    gold_sets = entity_sets(gold) if gold_sets is None else gold_sets
     out = np.zeros((len(gold), 3))
-    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
-        gs, ps = set(get_entities(list(g))), set(get_entities(list(p)))
+    for i, (gs, ps) in enumerate(zip(gold_sets, entity_sets(pred), strict=True)):
         out[i] = (len(gs & ps), len(ps), len(gs))
     return out
 
