@@ -488,16 +488,20 @@ def _columns(rows: list[dict[str, Any]], mt_mark: str):
 
 def ablation_frame(rows: list[dict[str, Any]]):
     """Methods × (task lang metric [selection]) text table per (backbone, setting), with a
-    per-task average column (mean of the language means) per selection."""
+    per-task average column per selection: the mean of the language means over the languages
+    every row has (named in the header), so rows are averaged over the same languages."""
     df = _columns(rows, " MT")
     df["text"] = [cell_text(r) for r in rows]
     out = {}
     for key, part in df.groupby(["backbone", "setting"], sort=True):
         table = part.pivot(index="method", columns="column", values="text")
-        averages = part.groupby(["method", "task", "metric", "tag"])["mean"].mean().reset_index()
-        for (task, metric, tag), avg in averages.groupby(["task", "metric", "tag"]):
-            column = f"{task} avg {metric}{tag}"
-            table[column] = avg.set_index("method")["mean"].map("{:.2f}".format)
+        for (task, metric, tag), group in part.groupby(["task", "metric", "tag"]):
+            langs = set.intersection(*(set(g["lang"]) for _, g in group.groupby("method")))
+            if not langs:  # no language that every row has: no comparable average
+                continue
+            common = group[group["lang"].isin(langs)]
+            column = f"{task} avg({','.join(sorted(langs))}) {metric}{tag}"
+            table[column] = common.groupby("method")["mean"].mean().map("{:.2f}".format)
         out[key] = table.reindex(_method_order(table.index)).fillna("")
     return out
 
@@ -509,7 +513,8 @@ LEGEND = (
     "paired bootstrap on the metric); ASO ε_min over seeds is in the CSV. † fewer than "
     f"{MIN_SEEDS} seeds; ‡ one collapsed run excluded (MLPerf rule); ✗ more than one collapsed "
     "run, or every run: the cell is invalid (its mean includes them); MT = machine-translated test set. Zero-shot checkpoints are "
-    "chosen on English dev [en-dev] (true zero-shot) or on the target's dev set [oracle]."
+    "chosen on English dev [en-dev] (true zero-shot) or on the target's dev set [oracle]. "
+    "avg(langs) = mean of the language means over the languages every row has."
 )
 
 

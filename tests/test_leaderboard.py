@@ -131,7 +131,26 @@ def test_zero_shot_and_oracle_selection_sit_side_by_side(tmp_path, gold, data_ro
     header = next(line for line in text.splitlines() if line.startswith("| method"))
     cols = [c.strip() for c in header.strip("|").split("|")]
     assert cols[1:3] == ["xnli swa acc [en-dev]", "xnli swa acc [oracle]"]  # adjacent
-    assert "xnli avg acc [oracle]" in cols
+    assert "xnli avg(swa) acc [oracle]" in cols
+
+
+def test_averages_cover_the_languages_every_row_has():
+    """A method run on fewer languages than the baseline is averaged with it over the same
+    languages, not its baseline's five against its own three."""
+
+    def row(method, lang, mean):
+        return dict(backbone="tiny", setting="in-language", selection="target-dev",
+                    method=method, task="flores", lang=lang, metric="en→xx chrF++", mean=mean,
+                    std=0.0, seeds=3, scores=[mean] * 3, status="ok", mt=False)  # fmt: skip
+
+    rows = [row("baseline", lang, m) for lang, m in (("hau", 6), ("swa", 8), ("zul", 20))]
+    rows += [row("mlm", "hau", 7), row("mlm", "swa", 9)]
+    (table,) = lb.ablation_frame(rows).values()
+    assert table.loc["baseline", "flores avg(hau,swa) en→xx chrF++"] == "7.00"
+    assert table.loc["mlm", "flores avg(hau,swa) en→xx chrF++"] == "8.00"
+    rows.append(row("full", "zul", 5))  # no language every row has: no average column
+    (table,) = lb.ablation_frame(rows).values()
+    assert not [c for c in table.columns if "avg" in c]
 
 
 def test_methods_trained_from_other_weights_than_the_baseline_are_refused(
