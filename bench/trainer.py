@@ -76,12 +76,36 @@ def seed_everything(seed: int) -> None:
         pass
 
 
+def _skip_cpu_shm_op() -> None:
+    """Keep DeepSpeed's CPU backend from JIT-compiling its shared-memory all-reduce op.
+
+    On the CPU accelerator, DeepSpeed's comm backend compiles a C++ op (`deepspeed_shm_comm`,
+    ninja + a compiler, under ~/.cache/torch_extensions) the first time any process starts,
+    and again whenever another environment's build replaced it. The op serves only
+    `inference_all_reduce` (DeepSpeed inference); training all-reduces go through
+    torch.distributed (gloo), which this suite uses. Worse, the build is guarded by torch's
+    file baton: a process killed mid-build (a sweep worker SIGKILLed, a CI timeout) leaves
+    the lock file behind and every later training on the machine waits on it forever.
+    Marking the op incompatible makes DeepSpeed skip it, as it does on platforms without it.
+    """
+    from deepspeed.accelerator import get_accelerator
+
+    if get_accelerator().device_name() != "cpu":
+        return
+    import deepspeed.ops
+
+    builder = get_accelerator().create_op_builder("ShareMemCommBuilder")
+    if builder is not None:
+        deepspeed.ops.__compatible_ops__[builder.NAME] = False
+
+
 def init_distributed() -> tuple[int, int]:
     """Initialise torch.distributed through DeepSpeed (gloo on CPU); returns (rank, world)."""
     if not torch.cuda.is_available():
         os.environ.setdefault("DS_ACCELERATOR", "cpu")  # say so, rather than have DeepSpeed warn
     import deepspeed
 
+    _skip_cpu_shm_op()
     os.environ.setdefault("RANK", "0")
     os.environ.setdefault("LOCAL_RANK", os.environ["RANK"])
     os.environ.setdefault("WORLD_SIZE", "1")

@@ -92,3 +92,10 @@ def isolated_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return tmp_path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Integration and slow tests train for real: their hang guard is an hour, not 900 s."""
+    for item in items:
+        if item.get_closest_marker("integration") or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.timeout(3600), append=False)

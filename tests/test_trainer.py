@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -109,7 +112,11 @@ def test_two_ranks_equal_one_rank(tmp_path):
             p.start()
         for p in procs:
             p.join(timeout=300)
-            assert p.exitcode == 0
+        hung = [r for r, p in enumerate(procs) if p.is_alive()]
+        for r in hung:
+            procs[r].kill()
+        assert not hung, f"world {world}: ranks {hung} still running after 300 s (killed)"
+        assert [p.exitcode for p in procs] == [0] * world
         weights[world] = torch.load(out / "weights.pt", weights_only=True)
     assert all(torch.allclose(weights[1][k], weights[2][k], atol=1e-5) for k in weights[1])
 
@@ -138,3 +145,29 @@ def test_bf16_autocast_trains_close_to_fp32(tiny_backbone, tmp_path):
     losses = [(a["loss"], b["loss"]) for a, b in zip(fp32.curve, amp.curve, strict=True)]
     assert any(a != b for a, b in losses)  # bf16 matmuls really ran
     assert all(abs(a - b) < 0.05 for a, b in losses)
+
+
+def test_a_stale_extension_lock_does_not_hang_training(tmp_path):
+    """A process killed while DeepSpeed JIT-compiled its CPU shared-memory op left torch's
+    build lock behind, and every later training on the machine waited on it forever (a CI
+    run timed out on it). The suite does not build that op (training all-reduces go through
+    gloo), so a stale lock is harmless and nothing is compiled."""
+    env = dict(os.environ, TORCH_EXTENSIONS_DIR=str(tmp_path / "ext"), WORLD_SIZE="1", RANK="0")
+    env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
+    code = (
+        "from torch.utils.cpp_extension import _get_build_directory as d;"
+        "print(d('deepspeed_shm_comm', verbose=False))"
+    )
+    build = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert build.startswith(str(tmp_path / "ext")), build
+    Path(build).mkdir(parents=True, exist_ok=True)
+    (Path(build) / "lock").touch()  # what the killed build left
+    init = "from bench.trainer import init_distributed; print(init_distributed())"
+    done = subprocess.run(
+        [sys.executable, "-c", init], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("(0, 1)")
+    assert not list(Path(build).glob("*.so")), "a C++ extension was compiled"
