@@ -261,16 +261,9 @@ def _predictions(path: Path) -> Any:
     return read_predictions(path)
 
 
-def _pooled(runs_a: list[Run], runs_b: list[Run]) -> tuple[list, list, list[int]]:
-    """Predictions of the seeds both sides have, concatenated in seed order."""
-    seeds = sorted({r.config["seed"] for r in runs_a} & {r.config["seed"] for r in runs_b})
-    a = {r.config["seed"]: r for r in runs_a}
-    b = {r.config["seed"]: r for r in runs_b}
-    return (
-        [_predictions(a[s].path) for s in seeds],
-        [_predictions(b[s].path) for s in seeds],
-        seeds,
-    )
+def _common_seeds(runs_a: list[Run], runs_b: list[Run]) -> list[int]:
+    """The seeds both sides have: comparisons pool the predictions of these, in seed order."""
+    return sorted({r.config["seed"] for r in runs_a} & {r.config["seed"] for r in runs_b})
 
 
 _COUNTS: dict[tuple, Any] = {}  # per build: entity counts, sacreBLEU statistics, gold entities
@@ -323,13 +316,16 @@ def _compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Co
     from bench import significance as sig
 
     task, lang = method.runs[0].config["task"], method.runs[0].config["lang"]
-    preds_a, preds_b, seeds = _pooled(method.runs, baseline.runs)
-    flat_a = [x for p in preds_a for x in (p if task != "flores" else [])]
-    flat_b = [x for p in preds_b for x in (p if task != "flores" else [])]
+    seeds = _common_seeds(method.runs, baseline.runs)
     if not seeds:
         p = float("nan")
     elif task == "xnli":
-        p = sig.accuracy_test(flat_a, flat_b, list(gold) * len(seeds), n)["p_value"]
+
+        def labels(cell: Cell) -> list:  # predicted labels pooled over matching seeds
+            return [x for r in _matching(cell, seeds) for x in _predictions(r.path)]
+
+        gold_pooled = list(gold) * len(seeds)
+        p = sig.accuracy_test(labels(method), labels(baseline), gold_pooled, n)["p_value"]
     elif task == "masakhaner":
         counts_a = np.concatenate([_entity_counts(r.path, gold) for r in _matching(method, seeds)])
         counts_b = np.concatenate(
