@@ -147,21 +147,18 @@ def test_bf16_autocast_trains_close_to_fp32(tiny_backbone, tmp_path):
     assert all(abs(a - b) < 0.05 for a, b in losses)
 
 
-def test_a_stale_extension_lock_does_not_hang_training(tmp_path):
+def test_a_stale_extension_lock_does_not_hang_training(tmp_path, monkeypatch):
     """A process killed while DeepSpeed JIT-compiled its CPU shared-memory op left torch's
     build lock behind, and every later training on the machine waited on it forever (a CI
     run timed out on it). The suite does not build that op (training all-reduces go through
     gloo), so a stale lock is harmless and nothing is compiled."""
-    env = dict(os.environ, TORCH_EXTENSIONS_DIR=str(tmp_path / "ext"), WORLD_SIZE="1", RANK="0")
-    env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
-    code = (
-        "from torch.utils.cpp_extension import _get_build_directory as d;"
-        "print(d('deepspeed_shm_comm', verbose=False))"
-    )
-    build = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    from torch.utils.cpp_extension import _get_build_directory
+
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "ext"))
+    build = _get_build_directory("deepspeed_shm_comm", verbose=False)  # where torch builds it
     assert build.startswith(str(tmp_path / "ext")), build
+    env = dict(os.environ, WORLD_SIZE="1", RANK="0", MASTER_ADDR="127.0.0.1")
+    env["MASTER_PORT"] = str(_free_port())
     Path(build).mkdir(parents=True, exist_ok=True)
     (Path(build) / "lock").touch()  # what the killed build left
     init = "from bench.trainer import init_distributed; print(init_distributed())"
