@@ -7,7 +7,6 @@ folder that ``from_pretrained`` loads. Exercise: ``bench backbones``.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bench import hub
 from bench.errors import BenchError
 from bench.registry import Registry
 
@@ -90,19 +90,6 @@ def backbones() -> Registry[Backbone]:
     return registry
 
 
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face hub answers (False when HF_HUB_OFFLINE is set)."""
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
-        return False
-    import urllib.request
-
-    try:
-        urllib.request.urlopen("https://huggingface.co/api/models?limit=1", timeout=timeout)
-        return True
-    except Exception:
-        return False
-
-
 def resolve_backbone(name: str | None) -> tuple[Backbone, str]:
     """The backbone to use and why: a name, a local folder, or the default for this network."""
     if name and Path(name).is_dir():
@@ -115,7 +102,7 @@ def resolve_backbone(name: str | None) -> tuple[Backbone, str]:
         ), "local folder"
     if name:
         return backbones().get(name), "as asked"
-    if hub_reachable():
+    if hub.reachable():
         return backbones().get(DEFAULT_HUB), "default: the hub is reachable"
     return backbones().get(
         DEFAULT_OFFLINE
@@ -145,6 +132,7 @@ def materialize(
         return build(backbone, root, cache_dir)
     from huggingface_hub import snapshot_download
 
+    hub.require(f"the model {backbone.hub_id}")
     try:
         folder = snapshot_download(backbone.hub_id, revision=backbone.revision)
     except Exception as err:

@@ -70,9 +70,12 @@ Seeds = Annotated[str, typer.Option(help="Comma-separated seeds.")]
 
 
 @app.command()
-def langs() -> None:
-    """Show every registered language and which tasks cover it (from its language file)."""
-    typer.echo(report.languages_table())
+def langs(data_root: DataRoot = None) -> None:
+    """Show every registered language and which tasks cover it (from its language file);
+    with a data root, which settings its files allow."""
+    from bench.source import data_root as resolve_root
+
+    typer.echo(report.languages_table(resolve_root(data_root)))
 
 
 @app.command()
@@ -343,6 +346,9 @@ def sweep(
         if "methods" in given:
             chosen.methods = [m.strip() for m in methods.split(",") if m.strip()]
         chosen.overrides = [*chosen.overrides, *(set_ or [])]
+        grid = {"langs", "tasks", "backbone", "seeds", "settings", "selection", "methods"}
+        if grid & given.keys() or set_:
+            chosen.complete = False  # another grid than the one the spec calls complete
     else:
         chosen = sw.Spec(
             methods=[m.strip() for m in methods.split(",") if m.strip()],
@@ -402,22 +408,21 @@ def leaderboard(
     """Ablation leaderboard of the run records: methods vs baseline, mean ± std over seeds,
     paired bootstrap + ASO with Holm's correction, collapsed runs and MT test sets marked."""
     from bench import leaderboard as lb
-    from bench.language import parse_langs
     from bench.paths import results_dir
     from bench.source import data_root as resolve_root
 
     def split(text: str | None) -> list[str] | None:
         return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
-    codes = [lang.code for lang in parse_langs(langs)] if langs else None
-    runs = lb.load_runs(
-        results_dir(),
+    filters = lb.check_filters(
         backbone=split(backbone),
         tasks=split(tasks),
-        langs=codes,
+        langs=split(langs),
         setting=split(setting),
         selection=split(selection),
     )
+    codes = filters["langs"]
+    runs = lb.load_runs(results_dir(), **filters)
     if not runs:
         raise BenchError("no run records match", hint="check the filters, or run `bench run` first")
     rows = lb.build(runs, resolve_root(data_root), samples)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import hub
 from bench.errors import BenchError
 from bench.language import LANGUAGE_DIR, Language, get_language, parse_language_file
 from bench.sources import SOURCES
@@ -147,6 +148,8 @@ def scaffold(code: str, root: Path | None) -> tuple[str, str, dict[str, Any]]:
     code3, code1, name = iso_codes(code)
     if code3 == "eng":
         raise BenchError("English is the source language; it has its file already")
+    if root is None:
+        hub.require("the datasets' configurations (`bench lang add` without --data-root)")
     found = {n: discover(n, code3, code1, root) for n in SOURCES.names()}
     found = {n: c for n, c in found.items() if c}
     script, why = None, ""
@@ -270,6 +273,8 @@ def check(code: str, root: Path | None) -> Report:
 
     report = Report()
     path = _find_file(code)
+    if root is None:
+        hub.require(f"the datasets {path.name} names (`bench lang check` without --data-root)")
     try:
         lang = parse_language_file(path)
     except BenchError as err:
@@ -335,13 +340,7 @@ def check(code: str, root: Path | None) -> Report:
         for setting in task.settings:
             if setting.startswith("few-shot"):
                 continue
-            entry = {"task": task.name, "setting": setting, "runnable": "yes", "why": ""}
-            try:
-                for _, who, split in task.plan(lang, setting):
-                    ref = task.ref(who, split, setting, root)
-                    if root is not None and not ref.available(root):
-                        raise BenchError(f"{ref.source.title} {split} of {who.code} is missing")
-            except BenchError as err:
-                entry["runnable"], entry["why"] = "no", err.message
-            report.tasks.append(entry)
+            why = task.missing(lang, setting, root)  # the rule `bench run` skips by
+            entry = {"task": task.name, "setting": setting, "runnable": "no" if why else "yes"}
+            report.tasks.append({**entry, "why": why or ""})
     return report

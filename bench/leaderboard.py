@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import BenchError
+from bench.errors import BenchError, did_you_mean
 from bench.results import read_predictions
 
 MIN_SEEDS = 5
@@ -70,6 +70,34 @@ class Cell:
         task, lang = self.runs[0].config["task"], self.runs[0].config["lang"]
         read = METRICS[task][metric][1]
         return [read(r.metrics, lang) for r in sorted(self.runs, key=lambda r: r.config["seed"])]
+
+
+def check_filters(**filters: list[str] | None) -> dict[str, list[str] | None]:
+    """The leaderboard's filters, validated as `bench run` validates its options: an unknown
+    task, language, backbone, setting or selection is a "did you mean" error, not an empty
+    table. Languages come back as their ISO 639-3 codes, tasks as registry names."""
+    from bench.backbone import backbones
+    from bench.language import parse_langs
+    from bench.runner import SELECTIONS
+    from bench.task import parse_setting, parse_tasks
+
+    out = dict(filters)
+    if filters.get("tasks"):
+        out["tasks"] = [t.name for t in parse_tasks(",".join(filters["tasks"]))]
+    if filters.get("langs"):
+        out["langs"] = [lang.code for lang in parse_langs(",".join(filters["langs"]))]
+    for name in filters.get("backbone") or []:
+        if name not in backbones() and not Path(name).is_dir():
+            backbones().get(name)  # raises the did-you-mean error
+    for text in filters.get("setting") or []:
+        parse_setting(text, ("zero-shot", "in-language", "few-shot"))
+    for name in filters.get("selection") or []:
+        if name not in SELECTIONS:
+            raise BenchError(
+                f"unknown selection '{name}'{did_you_mean(name, SELECTIONS)}",
+                hint=f"valid selections: {', '.join(SELECTIONS)}",
+            )
+    return out
 
 
 def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:

@@ -42,8 +42,12 @@ def comet_score(
 
     from comet import download_model, load_from_checkpoint
 
+    from bench import hub
+
     name = COMET_MODELS.get(model, model)
     try:
+        if not Path(name).is_file():
+            hub.require(f"the COMET model {name}")
         path = name if Path(name).is_file() else download_model(name)
         scorer = load_from_checkpoint(path)
     except Exception as err:

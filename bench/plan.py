@@ -17,7 +17,7 @@ from bench.language import parse_langs
 from bench.method import parse_method, split_overrides
 from bench.paths import cache_dir, results_dir
 from bench.report import table
-from bench.runner import Group, execute, pending, plan_groups, summary_line
+from bench.runner import Group, execute, pending, plan_groups, selections_for, summary_line
 from bench.task import parse_tasks
 
 
@@ -57,44 +57,57 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
     return out
 
 
-def groups_for(request: Request) -> list[Group]:
+def groups_for(request: Request, root: Path | None) -> tuple[list[Group], list[str]]:
+    """The trainings of `request` on the data of `root` (the hub when None), and a line for
+    every (task, setting, languages) left out, saying why (`Task.missing`: no data declared,
+    or a split the run reads is not on the data root). Fails only when nothing can run."""
     parse_method(request.method, split_overrides(parse_overrides(request.overrides))[1])
     langs = parse_langs(request.langs)
     tasks = parse_tasks(request.tasks)
-    if request.tasks is None:
-        tasks = [t for t in tasks if any(t.coverage(lang) for lang in langs)]
     seeds = parse_seeds(request.seeds)
     selections = [s.strip() for s in request.selection.split(",")] if request.selection else None
     groups: list[Group] = []
+    gaps: dict[tuple[str, str, str], list[str]] = {}  # (task, setting, why) -> languages
     for task in tasks:
-        covered = [lang for lang in langs if task.coverage(lang)]
-        if request.tasks is not None and len(covered) < len(langs):
-            task.plan(next(lang for lang in langs if lang not in covered))  # raises the clear error
         wanted = (
             [s.strip() for s in request.settings.split(",")]
             if request.settings
             else [task.settings[0]]
         )
-        settings = [s for s in wanted if s.split(":")[0] in task.settings]
-        groups += plan_groups(task, covered, settings, seeds, selections)
-    return groups
+        for setting in [s for s in wanted if s.split(":")[0] in task.settings]:
+            sels = selections_for(setting, selections)
+            runnable = []
+            for lang in langs:
+                why = task.missing(lang, setting, root, sels)
+                if why is None:
+                    runnable.append(lang)
+                else:  # "no data" holds for every setting: said once per task
+                    where = "" if why.startswith("no data") else f" {setting}"
+                    gaps.setdefault((task.name, where, why), []).append(lang.code)
+            if runnable:
+                groups += plan_groups(task, runnable, [setting], seeds, selections)
+    notes = [
+        f"skipped: {task}{where} for {', '.join(codes)}: {why}"
+        for (task, where, why), codes in gaps.items()
+    ]
+    if not groups and notes:
+        raise BenchError(
+            "nothing to run: " + "; ".join(n.removeprefix("skipped: ") for n in notes),
+            hint="`bench lang check CODE` says what each language's data allows",
+        )
+    return groups, notes
 
 
 def skipped(langs_text: str, tasks_text: str | None) -> list[str]:
-    """Why a task of the request does not run for some languages (no data in their files):
-    skipped with a reason, rather than failing the whole plan."""
-    from bench.task import TASKS
-
+    """Why a task of the request does not run for some languages, by their language files
+    alone (the leaderboards' "Not in this table" notes): the rule of `groups_for`."""
     langs = parse_langs(langs_text)
     out = []
     for task in parse_tasks(tasks_text):
         missing = [lang.code for lang in langs if not task.coverage(lang)]
         if missing:
-            sources = ", ".join(TASKS.get(task.name).sources)
-            out.append(
-                f"skipped: {task.name} for {', '.join(missing)}: no data (their language files "
-                f"declare none of {sources})"
-            )
+            why = task.missing(next(lang for lang in langs if lang.code == missing[0]))
+            out.append(f"skipped: {task.name} for {', '.join(missing)}: {why}")
     return out
 
 
@@ -107,7 +120,7 @@ def run(request: Request, root: Path | None, dry_run: bool, echo: Callable[[str]
     chosen = parse_method(request.method, split_overrides(overrides)[1], backbone.methods)
     steps = " -> ".join(chosen.names) or "fine-tuning only"
     echo(f"method: {chosen.name} ({steps})")
-    groups = groups_for(request)
+    groups, notes = groups_for(request, root)
     results, cache = results_dir(), cache_dir()
     rows, todo_groups = [], []
     for g in groups:
@@ -127,9 +140,8 @@ def run(request: Request, root: Path | None, dry_run: bool, echo: Callable[[str]
         if todo:
             todo_groups.append(g)
     echo(table(rows))
-    if request.tasks is None:
-        for line in skipped(request.langs, None):
-            echo(line)
+    for line in notes:
+        echo(line)
     echo(f"\n{len(todo_groups)} of {len(groups)} trainings to run; records go to {results}")
     if dry_run or not todo_groups:
         return

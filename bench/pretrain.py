@@ -282,21 +282,57 @@ def _build_key(
     spec = Backbone(name, name, architecture, build=json.loads(build_json))
     corpus, report = pretraining_corpus(spec, root)
     corpus_sha = content_sha256({"text": corpus})
-    key_src = {
-        "spec": dict(spec.build),
-        "arch": spec.architecture,
-        "corpus": corpus_sha,
-        "v": BUILD_VERSION,
-    }
-    key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:12]
+    key = _key(spec.build, spec.architecture, corpus_sha)
     return key, tuple(corpus), json.dumps({"corpus_sha256": corpus_sha, **report})
 
 
+def _key(build: Any, architecture: str, corpus_sha: str) -> str:
+    """A build's key: its spec, architecture, corpus checksum and the build code's version."""
+    key_src = {"spec": dict(build), "arch": architecture, "corpus": corpus_sha, "v": BUILD_VERSION}
+    return hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def committed_build(spec: Backbone) -> tuple[str, Path | None] | None:
+    """The build of `spec` committed in ``results/backbones/`` as (key, folder with its weights,
+    or None where only its build record ``NAME-KEY.json`` is committed), or None if there is
+    none. A committed build fixes the backbone: its key is read from its record (the record's
+    spec must equal today's and its key must follow from the spec and the corpus checksum it
+    records), never from what the data root holds, so adding a language, or any file, to the
+    data root changes no backbone key and no run id."""
+    from bench.paths import results_dir
+
+    found: dict[str, Path | None] = {}
+    folder = results_dir() / "backbones"
+    records = [*folder.glob(f"{spec.name}-*/build.json"), *folder.glob(f"{spec.name}-*.json")]
+    for path in sorted(records):
+        provenance = json.loads(path.read_text())["provenance"]
+        corpus = provenance.get("corpus", {}).get("corpus_sha256", provenance.get("corpus_sha256"))
+        key = provenance["key"]
+        if (
+            provenance["build"] != dict(spec.build)
+            or _key(spec.build, spec.architecture, str(corpus)) != key
+        ):
+            continue  # an older spec, or a build of another procedure version
+        weights = path.parent if path.name == "build.json" else None
+        found[key] = found.get(key) or weights
+    if len(found) > 1:
+        raise BenchError(
+            f"results/backbones/ holds {len(found)} builds of {spec.name} with today's spec "
+            f"({', '.join(sorted(found))}): the backbone is ambiguous",
+            hint="keep the one the committed run records name (their config's backbone_id)",
+        )
+    return next(iter(found.items()), None)
+
+
 def cached_build_key(spec: Backbone, root: Path | None) -> str:
-    """The build key alone, remembered on disk per data-root fingerprint: deriving it means
-    reading and decontaminating the whole corpus (~10 s), too slow for a rerun that skips."""
+    """The build key: the committed build's, else derived from the corpus on `root` and
+    remembered on disk per data-root fingerprint (deriving it means reading and
+    decontaminating the whole corpus, ~10 s, too slow for a rerun that skips)."""
     from bench.paths import cache_dir
 
+    committed = committed_build(spec)
+    if committed is not None:
+        return committed[0]
     fingerprint = _root_fingerprint(root)
     memo = cache_dir() / "keys" / f"{spec.name}-{fingerprint}.json"
     if memo.is_file():
@@ -329,9 +365,20 @@ def build(spec: Backbone, root: Path | None, cache_dir: Path) -> tuple[Path, dic
     from bench.paths import results_dir
 
     build_cfg = dict(spec.build)
+    committed = committed_build(spec)
+    if committed is not None and committed[1] is not None:
+        return committed[1], _provenance(committed[1])  # the same weights on every machine
     key, corpus_lines, report_json = build_key(spec, root)
+    if committed is not None and committed[0] != key:
+        raise BenchError(
+            f"{spec.name}: the committed build record results/backbones/{spec.name}-"
+            f"{committed[0]}.json names a pre-training corpus the data root {root} does not "
+            f"give (its corpus makes key {key}); not building other weights under this name",
+            hint="use the data root that build was made from (its record lists the corpus "
+            "parts), or give the new build a new name in baselines/",
+        )
     published = results_dir() / "backbones" / f"{spec.name}-{key}"
-    if (published / "build.json").is_file():  # the committed weights: the same on every machine
+    if (published / "build.json").is_file():
         return published, _provenance(published)
     final = cache_dir / "backbones" / f"{spec.name}-{key}"
     if (final / "build.json").is_file():

@@ -26,9 +26,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     return pd.DataFrame(rows).to_markdown(index=False, tablefmt="simple")
 
 
-def languages_table() -> str:
+def languages_table(root: Path | None = None) -> str:
+    """Every language and the dataset each task tests it on; with a data root, the settings
+    its files do not allow are marked and the reason given (`Task.missing`, the rule by
+    which `bench run` skips them)."""
     tasks = parse_tasks(None)
-    rows = []
+    rows, notes = [], []
     for lang in languages():
         row: dict[str, Any] = {
             "code": lang.code,
@@ -38,11 +41,22 @@ def languages_table() -> str:
             "family": lang.family,
         }
         for task in tasks:
-            source_side = lang.code == SOURCE_LANGUAGE
-            row[task.name] = "(source)" if source_side else (task.coverage(lang) or "-")
+            if lang.code == SOURCE_LANGUAGE:
+                row[task.name] = "(source)"
+                continue
+            row[task.name] = task.coverage(lang) or "-"
+            if root is None or not task.coverage(lang):
+                continue
+            gaps = {s: task.missing(lang, s, root) for s in task.settings if s != "few-shot"}
+            gaps = {s: why for s, why in gaps.items() if why}
+            if gaps:
+                row[task.name] += f" (not {', '.join(gaps)}*)"
+                notes += [f"* {lang.code} {task.name} {s}: {why}" for s, why in gaps.items()]
         row["monolingual"] = ", ".join(lang.monolingual) or "-"
         rows.append(row)
     legend = "\nCells: the dataset each task tests on (local mirror | hub); MT = machine-translated test set."
+    if root is not None:
+        legend += f"\nData root: {root}." + "".join(f"\n{n}" for n in notes)
     return table(rows) + "\n" + legend
 
 

@@ -98,6 +98,18 @@ def train_config(
     return cfg, max_length
 
 
+def selections_for(setting: str, selections: list[str] | None) -> list[str]:
+    """The checkpoint selections a run of `setting` records: the setting's default, or those
+    asked for (several asked for: each setting records those it allows)."""
+    sels = selections or [default_selection(setting)]
+    if len(sels) > 1:
+        allowed = [x for x in sels if x in SELECTIONS and _allowed(x, setting)]
+        sels = allowed or sels
+    for sel in sels:
+        check_selection(sel, setting)
+    return sels
+
+
 def plan_groups(
     task: Task,
     langs: list[Language],
@@ -108,12 +120,7 @@ def plan_groups(
     groups = []
     for setting in settings:
         chosen = task.setting(setting)
-        sels = selections or [default_selection(setting)]
-        if len(sels) > 1:  # several asked for: each setting records those it allows
-            allowed = [x for x in sels if x in SELECTIONS and _allowed(x, setting)]
-            sels = allowed or sels
-        for sel in sels:
-            check_selection(sel, setting)
+        sels = selections_for(setting, selections)
         for seed in seeds:
             if chosen.name == "in-language" or task.name == "flores":
                 groups += [
@@ -213,6 +220,12 @@ def data_checksums(group: Group, root: Path | None) -> dict[str, str]:
         if ref.source.files is None:
             out[role] = _load(group.task, lang, split, group.setting, root).provenance["sha256"]
             continue
+        gone = ref.missing_files(root)
+        if gone:  # `Task.missing` leaves such languages out of plans; this is the backstop
+            raise BenchError(
+                f"{ref.source.title} {split} of {lang.code} is missing: {root / gone[0]}",
+                hint=f"`bench lang check {lang.code}` says which tasks its data allows",
+            )
         files = [root / p for p in ref.source.files(ref.codes, ref.source.splits[ref.split])]
         stats = [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
         ident = [group.task.name, lang.code, split, group.setting, stats, _reader_version()]

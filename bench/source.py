@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import hub
 from bench.errors import BenchError
 
 Columns = dict[str, list[Any]]
@@ -176,6 +177,7 @@ def _finish(
 
 def _read_hub(source: Source, codes: tuple[str, ...], split: str) -> Columns:
     assert source.read_hub and source.hub_repo and source.hub_revision
+    hub.require(f"{source.hub_repo} ({'/'.join(codes)}, {split})")
     try:
         return source.read_hub(source.hub_repo, source.hub_revision, codes, split)
     except BenchError:
@@ -191,6 +193,8 @@ def _read_hub(source: Source, codes: tuple[str, ...], split: str) -> Columns:
 
 def _hub_commit(repo: str, revision: str) -> str | None:
     """Resolve a hub revision to its commit for the record (None if the hub does not say)."""
+    if not hub.reachable():
+        return None
     try:
         from huggingface_hub import HfApi
 

@@ -84,6 +84,7 @@ class Plan:
     runs: list[Job] = field(default_factory=list)
     done: list[Job] = field(default_factory=list)  # every record present
     needs: dict[Job, Job] = field(default_factory=dict)  # run -> its stage job
+    skipped: list[str] = field(default_factory=list)  # (task, setting, langs) left out, and why
 
 
 @dataclass
@@ -97,6 +98,9 @@ class Spec:
     selection: str | None = None
     overrides: list[str] = field(default_factory=list)
     comet: str | None = None
+    # The README reports this grid as finished and its records are committed: a test checks
+    # that its plan has nothing to run, and a sweep that finds work left says so.
+    complete: bool = False
 
 
 SPEC_KEYS = {f for f in Spec.__dataclass_fields__}
@@ -148,7 +152,9 @@ def expand(spec: Spec, root: Path | None, results: Path) -> Plan:
             comet=spec.comet,
         )
         stage: Job | None = None
-        for g in run_plan.groups_for(request):
+        groups, notes = run_plan.groups_for(request, root)
+        out.skipped += [n for n in notes if n not in out.skipped]
+        for g in groups:
             job = Job(
                 method=chosen.name,
                 task=g.task.name,
@@ -248,15 +254,24 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
     """Measured cost of a sweep spec's finished trainings and of the stages they used: one
     row per (task, setting) and per stage kind, then the total (hours of one worker)."""
     from bench.language import parse_langs
+    from bench.plan import parse_seeds
+    from bench.task import parse_tasks
 
     langs = {lang.code for lang in parse_langs(spec.langs)}
+    seeds = set(parse_seeds(spec.seeds))
+    settings = {  # the settings the spec's plan gives each task (its own first by default)
+        t.name: [s for s in spec.settings.split(",") if s.split(":")[0] in t.settings]
+        if spec.settings
+        else [t.settings[0]]
+        for t in parse_tasks(spec.tasks)
+    }
     backbone = spec.backbone
     per_task: dict[str, list[float]] = defaultdict(list)
     stages: dict[tuple[str, str], float | None] = {}
-    for (bb, method, task, setting, _, shared), e in trainings(results).items():
+    for (bb, method, task, setting, seed, shared), e in trainings(results).items():
         if (backbone and bb != backbone) or method not in spec.methods or not set(shared) <= langs:
             continue
-        if spec.tasks and task not in spec.tasks.split(","):
+        if setting not in settings.get(task, ()) or seed not in seeds:
             continue
         per_task[f"{task} {setting} training"].append(e["train_s"] + e["test_s"])
         for k, v in e.get("stages", {}).items():
@@ -687,10 +702,8 @@ def show(
     plan: Plan,
     results: Path,
     echo: Callable[[str], None],
-    spec: Spec | None = None,
     cache: Path | None = None,
 ) -> None:
-    from bench.plan import skipped
     from bench.report import table
 
     built = built_stages(plan, cache or _cache())
@@ -709,9 +722,8 @@ def show(
         rows.append({"job": job.label, "needs": needs.label if needs else "", "state": state})
     if rows:
         echo(table(rows))
-    if spec is not None and spec.tasks is None:
-        for line in skipped(spec.langs, None):
-            echo(line)
+    for line in plan.skipped:
+        echo(line)
     spent = cost_table(results)
     if spent:
         echo("\nwhat the finished trainings in this results folder cost (measured):")
@@ -738,7 +750,13 @@ def sweep(
     """Plan, show, run; returns the exit code (1 if any job failed)."""
     results = _results()
     plan = expand(spec, root, results)
-    show(plan, results, echo, spec)
+    show(plan, results, echo)
+    if spec.complete and plan.runs:
+        echo(
+            f"warning: this spec says complete = true (its records are committed), yet "
+            f"{len(plan.runs)} trainings have no record in {results}: deleted records, or "
+            "changed run ids (code, data, or --set values)?"
+        )
     if dry_run or not plan.runs:
         return 0
     built = built_stages(plan, _cache())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,14 @@ class SplitRef:
         """Whether its files are under `root` (the hub path, root None, is assumed reachable)."""
         if root is None or self.source.files is None:
             return root is None
+        return not self.missing_files(root)
+
+    def missing_files(self, root: Path) -> list[str]:
+        """Its files (relative to `root`) that are not there."""
+        if self.source.files is None:
+            return []
         rel = self.source.files(self.codes, self.source.splits[self.split])
-        return all((root / p).is_file() for p in rel)
+        return [p for p in rel if not (root / p).is_file()]
 
 
 def pick(
@@ -175,6 +181,40 @@ class Task:
         roles += [("target-dev", lang, "validation"), ("test", lang, "test")]
         extra = [name for name in self.extra_tests if lang.code_in(name)]
         return roles + [(f"test:{name}", lang, f"test:{name}") for name in extra]
+
+    def missing(
+        self,
+        lang: Language,
+        setting: str | None = None,
+        root: Path | None = None,
+        selections: Iterable[str] | None = None,
+    ) -> str | None:
+        """Why this task cannot run for `lang` in `setting` with the data of `root` (the hub
+        when None); None when it can.
+
+        The one rule of the suite (``bench run``, ``bench sweep``, ``bench lang check`` and
+        ``bench langs`` all call it): the language file declares a source the task tests on,
+        and every split the run reads is there: training data, the dev sets of the checkpoint
+        `selections` (None: both), and the test set. A language file may declare a dataset of
+        which the data root holds only some splits (MAFAND dev and test without train, say).
+        """
+        chosen = str(self.setting(setting))
+        if not self.coverage(lang):
+            return f"no data declared (none of {', '.join(self.sources)} in the language file)"
+        wanted = set(("source-dev", "target-dev") if selections is None else selections)
+        needed = {"train", "few-shot-train", "test"} | wanted
+        for role, who, split in self.plan(lang, chosen):
+            if role not in needed:
+                continue
+            try:
+                ref = self.ref(who, split, chosen, root)
+            except BenchError as err:
+                return err.message
+            if root is not None and ref.source.files is not None:
+                gone = ref.missing_files(root)
+                if gone:
+                    return f"{ref.source.title} {split} of {who.code} is missing ({gone[0]})"
+        return None
 
     def coverage(self, lang: Language) -> str | None:
         """Sources this task tests `lang` on (local / hub), or None if it does not cover it."""

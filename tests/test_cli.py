@@ -143,3 +143,21 @@ def test_console_script_prints_no_traceback(data_root):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: unknown language 'xx'")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--tasks", "masakhanr"), "unknown task 'masakhanr' (did you mean 'masakhaner'?)"),
+        (("--tasks", "nope"), "unknown task 'nope'"),
+        (("--langs", "sx"), "unknown language 'sx' (did you mean 'sw'?)"),
+        (("--backbone", "tiny_xlm"), "unknown backbone 'tiny_xlm' (did you mean 'tiny_xlmr'?)"),
+        (("--setting", "zero-shto"), "invalid setting 'zero-shto'"),
+        (("--selection", "target_dev"), "unknown selection 'target_dev' (did you mean"),
+    ],
+)
+def test_leaderboard_filters_are_checked_like_run_options(capsys, args, message):
+    """An unknown filter value is the did-you-mean error of `bench run`, not "no records"."""
+    code, _, err = run(capsys, "leaderboard", *args)
+    assert code == 2
+    assert err.startswith(f"error: {message}"), err

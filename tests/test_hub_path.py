@@ -8,6 +8,13 @@ but the network runs, including the label-name mapping and the column normalisat
 
 from __future__ import annotations
 
+import http.server
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +113,81 @@ def test_hub_only_and_local_only_sources_say_so(data_root):
         load(SOURCES.get("afrixnli"), ("hau",), "test", data_root)
     with pytest.raises(BenchError, match="has no hub copy"):
         load(SOURCES.get("xnli_mt"), ("ha",), "test", None)
+
+
+# --- an unreachable hub fails at once -------------------------------------------------------
+
+
+@pytest.fixture
+def silent_hub():
+    """A hub address that accepts connections and never answers (a black hole)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.fixture
+def answering_hub():
+    """A hub address that answers every request (what the probe sees online)."""
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def bench(endpoint: str, tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, float]:
+    """The console command with no data root and the hub at `endpoint` (environment only)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "BENCH_"))}
+    env |= {"HF_ENDPOINT": endpoint, "BENCH_CACHE": str(tmp_path / "c"), "HF_HOME": str(tmp_path)}
+    env["BENCH_RESULTS"] = str(tmp_path / "r")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", *args], env=env, capture_output=True, text=True, timeout=90
+    )
+    return proc, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (("run", "--tasks", "xnli", "--langs", "sw", "--seeds", "1", "--backbone", "tiny_xlmr",
+          "--dry-run"), "facebook/xnli (en, train)"),
+        (("lang", "check", "ig"), "the datasets ibo.toml names"),
+        (("data", "masakhaner", "--langs", "ha"), "masakhane/masakhaner2"),
+    ],
+    ids=["run", "lang-check", "data"],
+)  # fmt: skip
+def test_a_silent_hub_is_one_error_in_seconds(silent_hub, tmp_path, args, what):
+    proc, seconds = bench(silent_hub, tmp_path, *args)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert seconds < 10, f"{seconds:.1f} s before the error"
+    assert f"error: cannot load {what}" in proc.stderr and silent_hub in proc.stderr
+    assert "hint: offline? pass --data-root DIR" in proc.stderr
+    assert "Retrying" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_answering_hub_is_used_as_before(answering_hub, tmp_path):
+    probe = (
+        "from bench import hub, backbone; print(hub.reachable(), backbone.resolve_backbone(None))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "HF_ENDPOINT": answering_hub},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.startswith("True") and "xlmr_base" in out and "the hub is reachable" in out
