@@ -57,8 +57,8 @@ def other_root(tmp_path, data_root, extra_languages, monkeypatch) -> Path:
     extra_languages("kin", KINYARWANDA_TEXT)
     results = tmp_path / "results" / "backbones"  # the committed builds, linked: a regression
     results.mkdir(parents=True)  # that publishes other weights must not write into the repo
-    for build in (REPO / "results" / "backbones").iterdir():
-        (results / build.name).symlink_to(build)
+    for folder in (REPO / "results" / "backbones").iterdir():
+        (results / folder.name).symlink_to(folder)
     monkeypatch.setenv("BENCH_RESULTS", str(results.parent))
     monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
     return root

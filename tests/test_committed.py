@@ -64,6 +64,11 @@ def test_make_run_grid_is_committed(committed, capsys):
     assert total == 24 and todo == 0, f"{todo} of {total} trainings of `make run` not committed"
 
 
+def test_the_main_job_is_committed_for_three_seeds(committed, capsys):
+    args = ["run", "--method", "full", "--langs", "sw,yo,ha", "--backbone", "tiny_xlmr"]
+    assert planned(capsys, [*args, "--seeds", "1,2,3"]) == (0, 15)
+
+
 @pytest.mark.parametrize("spec", COMPLETE, ids=lambda p: p.name)
 def test_complete_sweep_specs_have_nothing_to_run(committed, capsys, spec):
     todo, total = planned(capsys, ["sweep", "--spec", str(spec)])
