@@ -30,7 +30,8 @@ class Backbone:
     architecture: str  # "bert" | "xlm-roberta"
     hub_id: str | None = None
     revision: str | None = None
-    build: Mapping[str, Any] = field(default_factory=dict)  # offline backbones only
+    build: Mapping[str, Any] = field(default_factory=dict)  # pre-trained here (tiny_*)
+    package: Mapping[str, Any] = field(default_factory=dict)  # converted from packages (me5_small)
     recipes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # task -> hparams
     methods: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # method -> settings
     path: Path | None = None  # a local folder given instead of a registry name
@@ -40,6 +41,8 @@ class Backbone:
         """Longest input the model's position embeddings allow (None: as the recipe says)."""
         if self.build:
             return int(self.build["max_length"])
+        if self.package:
+            return int(self.package["max_length"])
         if self.path is not None:
             import json
 
@@ -49,7 +52,13 @@ class Backbone:
 
     @property
     def offline(self) -> bool:
-        return bool(self.build)
+        """Made here with no network: pre-trained by the suite, or converted from packages."""
+        return bool(self.build or self.package)
+
+    @property
+    def caveat(self) -> str | None:
+        """What a reader of its numbers must know (e.g. quantised weights), or None."""
+        return self.package.get("caveat") if self.package else None
 
     def recipe(self, task: str) -> dict[str, Any]:
         if task not in self.recipes:
@@ -67,8 +76,11 @@ def _parse(path: Path) -> Backbone:
         raise BenchError(f"{path}: malformed TOML: {err}") from None
     if data.get("architecture") not in ("bert", "xlm-roberta"):
         raise BenchError(f"{path}: architecture must be 'bert' or 'xlm-roberta'")
-    if bool(data.get("hub_id")) == bool(data.get("build")):
-        raise BenchError(f"{path}: give either hub_id (a hub model) or [build] (an offline one)")
+    if sum(bool(data.get(k)) for k in ("hub_id", "build", "package")) != 1:
+        raise BenchError(
+            f"{path}: give one of hub_id (a hub model), [build] (pre-trained here) or "
+            "[package] (converted from installed packages)"
+        )
     return Backbone(
         name=data["name"],
         title=data["title"],
@@ -76,6 +88,7 @@ def _parse(path: Path) -> Backbone:
         hub_id=data.get("hub_id"),
         revision=data.get("revision"),
         build=data.get("build", {}),
+        package=data.get("package", {}),
         recipes=data.get("recipes", {}),
         methods=data.get("methods", {}),
     )
@@ -113,6 +126,10 @@ def backbone_id(backbone: Backbone, root: Path | None) -> str:
     """What identifies the weights in a run id, known before building or downloading them."""
     if backbone.path is not None:
         return str(backbone.path)
+    if backbone.package:
+        from bench.packaged import build_key
+
+        return f"{backbone.name}-{build_key(dict(backbone.package))[0]}"
     if backbone.offline:
         from bench.pretrain import cached_build_key
 
@@ -126,6 +143,10 @@ def materialize(
     """A local folder holding the backbone's tokenizer and weights, plus its provenance."""
     if backbone.path is not None:
         return backbone.path, {"source": "local", "path": str(backbone.path)}
+    if backbone.package:
+        from bench.packaged import build as convert
+
+        return convert(backbone.name, dict(backbone.package), cache_dir)
     if backbone.offline:
         from bench.pretrain import build
 

@@ -211,22 +211,28 @@ def backbone_list() -> None:
 
 @backbone_app.command("build")
 def backbone_build(
-    name: Annotated[str, typer.Argument(help="An offline backbone: tiny_xlmr or tiny_bert.")],
+    name: Annotated[
+        str, typer.Argument(help="An offline backbone: me5_small, tiny_xlmr or tiny_bert.")
+    ],
     data_root: DataRoot = None,
 ) -> None:
-    """Build (or find in the cache) an offline backbone: tokenizer + MLM pre-training."""
-    from bench.backbone import backbones
+    """Build (or find) an offline backbone: me5_small is converted from its installed
+    packages; tiny_* are pre-trained here (tokenizer + MLM), or found in results/backbones/."""
+    from bench.backbone import backbones, materialize
     from bench.paths import cache_dir
-    from bench.pretrain import build
     from bench.source import data_root as resolve_root
 
     spec = backbones().get(name)
     if not spec.offline:
         raise BenchError(
-            f"'{name}' is a hub backbone; only offline ones are built", hint="try tiny_xlmr"
+            f"'{name}' is a hub backbone; only offline ones are built", hint="try me5_small"
         )
-    folder, prov = build(spec, resolve_root(data_root), cache_dir())
-    typer.echo(f"{name}: {folder} ({prov['parameters']:,} parameters, built in {prov['wall_s']} s)")
+    folder, prov = materialize(spec, resolve_root(data_root), cache_dir())
+    size = f"{prov['parameters']:,} parameters, " if "parameters" in prov else ""
+    typer.echo(f"{name}: {folder} ({size}built in {prov['wall_s']} s)")
+    typer.echo(f"weights sha256: {prov['weights_sha256']}")
+    if spec.caveat:
+        typer.echo(f"caveat: {spec.caveat}")
 
 
 @app.command()
