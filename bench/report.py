@@ -101,7 +101,9 @@ def backbones_table() -> str:
             "backbone": b.name,
             "title": b.title,
             "architecture": b.architecture,
-            "from": f"{b.hub_id}@{b.revision}" if b.hub_id else "built offline",
+            "from": f"{b.hub_id}@{b.revision}"
+            if b.hub_id
+            else (f"converted from {b.package['weights']}" if b.package else "pre-trained here"),
             **{
                 t: ", ".join(f"{k}={v}" for k, v in r.items()) for t, r in sorted(b.recipes.items())
             },
