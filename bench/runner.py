@@ -273,10 +273,18 @@ def base_config(
         "world_size": world,
         "data": dict(sorted(checksums.items())),
     }
+    if compacts(backbone, group.task):  # set only where used: other run ids stay as they were
+        config["compact_vocab"] = True
     if method.methods:  # the baseline's config (and so its run ids) stays as it was
         config["methods"] = method.config()
         config["adapted_to"] = sorted(lang.code for lang in (group.adapt_to or group.targets))
     return config
+
+
+def compacts(backbone: Backbone, task: Task) -> bool:
+    """Whether runs of `task` on `backbone` cut the word embedding to the rows they use
+    (`bench.vocab`; the backbone spec's ``compact_vocab``, encoder tasks only)."""
+    return bool(backbone.package.get("compact_vocab")) and task.kind != "translation"
 
 
 def record_config(base: dict[str, Any], lang: str, selection: str) -> dict[str, Any]:
@@ -399,6 +407,11 @@ def execute(
         train_set = concatenate_datasets([train_set, *more])
     seed_everything(group.seed)
     module = kind.build(folder, labels, tokenizer)
+    vocab = None
+    if compacts(backbone, group.task):  # the same logits, a fraction of the rows to update
+        from bench.vocab import compact
+
+        vocab = compact(module, encode.values(), tokenizer)
     for plugin in plugins.methods:  # auxiliary objectives during fine-tuning (adversarial)
         module = plugin.wrap(module, ctx)
 
@@ -453,6 +466,7 @@ def execute(
                 "resumed_from": result.resumed_from,
                 "curve": result.curve,
                 "shared_by": sorted(lang.code for lang in group.targets),
+                **({"vocab": vocab} if vocab else {}),
             },
             "test_wall_s": round(time.perf_counter() - started, 2),
             "environment": env,

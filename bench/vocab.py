@@ -1,0 +1,58 @@
+"""Only the vocabulary a run uses: an encoder's word embedding cut to the rows its texts need.
+
+me5_small's word embedding has 250,037 rows (96 M of its 118 M parameters); a run on one
+language reads a few tens of thousands of distinct pieces, and on a CPU the optimizer update
+of the unused rows is about a third of a training step. `compact` swaps the embedding for a
+`CompactEmbedding` holding just the rows of the pieces in the run's encoded splits (train,
+dev and test: their inputs, never their labels) plus the special tokens, behind a lookup
+table from the tokenizer's ids. The tokenizer is unchanged and every id of every text the run
+reads has its own row, so the model computes exactly what it computed before (a test checks
+identical logits) and no text gains an ``<unk>``. Used where the backbone's spec says
+``compact_vocab = true`` (encoder tasks: classification, tagging).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+
+class CompactEmbedding(torch.nn.Module):
+    """An embedding over `keep` (sorted tokenizer ids): id -> its row, through a lookup."""
+
+    def __init__(self, full: torch.nn.Embedding, keep: torch.Tensor) -> None:
+        super().__init__()
+        lookup = torch.full((full.num_embeddings,), -1, dtype=torch.long)
+        lookup[keep] = torch.arange(len(keep))
+        self.register_buffer("lookup", lookup, persistent=True)
+        self.weight = torch.nn.Parameter(full.weight.detach()[keep].clone())
+        self.num_embeddings, self.embedding_dim = full.num_embeddings, full.embedding_dim
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.embedding(self.lookup[ids], self.weight)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]} of {self.num_embeddings} rows, dim {self.embedding_dim}"
+
+
+def used_ids(datasets: Iterable[Any], specials: Iterable[int]) -> torch.Tensor:
+    """Sorted ids of every piece in the datasets' ``input_ids`` plus the special tokens."""
+    seen: set[int] = set(specials)
+    for dataset in datasets:
+        for ids in dataset["input_ids"]:
+            seen.update(ids)
+    return torch.tensor(sorted(seen), dtype=torch.long)
+
+
+def compact(module: torch.nn.Module, datasets: Iterable[Any], tokenizer: Any) -> dict[str, int]:
+    """Cut the word embedding of the transformers model inside `module` to the ids
+    `datasets` use; returns what it kept, for the run record."""
+    from transformers import PreTrainedModel
+
+    model = next(m for m in module.modules() if isinstance(m, PreTrainedModel))
+    full = model.get_input_embeddings()
+    keep = used_ids(datasets, tokenizer.all_special_ids)
+    model.set_input_embeddings(CompactEmbedding(full, keep))
+    return {"rows": len(keep), "of": full.num_embeddings}
