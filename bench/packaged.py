@@ -159,17 +159,9 @@ def bert_config(header: dict[str, Any], tokenizer: Any) -> Any:
 def load_tokenizer(path: Path) -> Any:
     from transformers import XLMRobertaTokenizerFast
 
-    return XLMRobertaTokenizerFast(
-        tokenizer_file=str(path),
-        bos_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        cls_token="<s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
-        model_max_length=512,
-    )
+    from bench.pretrain import XLMR_SPECIALS
+
+    return XLMRobertaTokenizerFast(tokenizer_file=str(path), model_max_length=512, **XLMR_SPECIALS)
 
 
 # --- the backbone ----------------------------------------------------------------------------

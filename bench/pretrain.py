@@ -31,6 +31,16 @@ from bench.sources import SOURCES
 from bench.task import get_task
 from bench.trainer import TrainConfig, seed_everything, train
 
+# XLM-R's special tokens (the tiny_xlmr vocabulary, and me5_small's upstream one)
+XLMR_SPECIALS = dict(
+    bos_token="<s>",
+    eos_token="</s>",
+    sep_token="</s>",
+    cls_token="<s>",
+    unk_token="<unk>",
+    pad_token="<pad>",
+    mask_token="<mask>",
+)
 BUILD_VERSION = 1  # bump when the build procedure changes: it is part of the cache key
 MIN_CHARS = 20
 
@@ -109,16 +119,7 @@ def train_tokenizer(kind: str, lines: list[str], vocab_size: int, architecture: 
         single=f"{cls} $A {sep}", pair=pair, special_tokens=list(ids.items())
     )
     if architecture == "xlm-roberta":
-        return XLMRobertaTokenizerFast(
-            tokenizer_object=inner,
-            bos_token="<s>",
-            eos_token="</s>",
-            sep_token="</s>",
-            cls_token="<s>",
-            unk_token="<unk>",
-            pad_token="<pad>",
-            mask_token="<mask>",
-        )
+        return XLMRobertaTokenizerFast(tokenizer_object=inner, **XLMR_SPECIALS)
     return BertTokenizerFast(
         tokenizer_object=inner,
         unk_token="[UNK]",

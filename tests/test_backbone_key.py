@@ -16,6 +16,7 @@ import pytest
 from bench.backbone import backbone_id, backbones, materialize
 from bench.errors import BenchError
 from bench.pretrain import build, build_key
+from tests.conftest import KINYARWANDA
 
 REPO = Path(__file__).resolve().parents[1]
 OFFLINE = [b.name for b in backbones() if b.build]  # pre-trained by the suite
@@ -28,19 +29,7 @@ def committed_key(name: str) -> str:
     return path.name.removesuffix(".json").rsplit("-", 1)[1]
 
 
-KINYARWANDA_TEXT = """
-code = "kin"
-iso639_1 = "rw"
-name = "Kinyarwanda"
-script = "Latn"
-family = "Niger-Congo > Atlantic-Congo > Bantu"
-
-[datasets]
-masakhaner2 = "kin"
-
-[monolingual]
-lacuna = "kin"
-"""
+KINYARWANDA_TEXT = KINYARWANDA + '\n[monolingual]\nlacuna = "kin"\n'
 
 
 @pytest.fixture
