@@ -26,6 +26,7 @@ import os
 import shutil
 import struct
 import time
+from functools import cache
 from importlib import metadata, util
 from pathlib import Path
 from typing import Any
@@ -185,18 +186,26 @@ def package_file(spec: str) -> tuple[Path, str, str]:
 
 def build_key(package: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(key, inputs) of a packaged backbone: package versions, file checksums, converter."""
-    from bench.source import sha256_file
-
     inputs: dict[str, Any] = {"convert_version": CONVERT_VERSION}
     for role in ("weights", "tokenizer"):
         path, dist, version = package_file(package[role])
+        st = path.stat()
         inputs[role] = {
             "file": package[role],
             "package": f"{dist}=={version}",
-            "sha256": sha256_file(path),
+            "sha256": _sha256(path, st.st_size, st.st_mtime_ns),
         }
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
     return key, inputs
+
+
+@cache
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """A file's checksum, once per process and file state (every run of a grid asks for the
+    backbone's key: 88 MB of package files to hash each time otherwise)."""
+    from bench.source import sha256_file
+
+    return sha256_file(path)
 
 
 def build(name: str, package: dict[str, Any], cache: Path) -> tuple[Path, dict[str, Any]]:

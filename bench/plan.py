@@ -81,8 +81,8 @@ def groups_for(request: Request, root: Path | None) -> tuple[list[Group], list[s
                 why = task.missing(lang, setting, root, sels)
                 if why is None:
                     runnable.append(lang)
-                else:  # "no data" holds for every setting: said once per task
-                    where = "" if why.startswith("no data") else f" {setting}"
+                else:  # undeclared data holds for every setting: said once per task
+                    where = f" {setting}" if task.coverage(lang) else ""
                     gaps.setdefault((task.name, where, why), []).append(lang.code)
             if runnable:
                 groups += plan_groups(task, runnable, [setting], seeds, selections)
@@ -104,10 +104,10 @@ def skipped(langs_text: str, tasks_text: str | None) -> list[str]:
     langs = parse_langs(langs_text)
     out = []
     for task in parse_tasks(tasks_text):
-        missing = [lang.code for lang in langs if not task.coverage(lang)]
-        if missing:
-            why = task.missing(next(lang for lang in langs if lang.code == missing[0]))
-            out.append(f"skipped: {task.name} for {', '.join(missing)}: {why}")
+        uncovered = [lang for lang in langs if not task.coverage(lang)]
+        if uncovered:
+            codes = ", ".join(lang.code for lang in uncovered)
+            out.append(f"skipped: {task.name} for {codes}: {task.missing(uncovered[0])}")
     return out
 
 
