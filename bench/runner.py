@@ -273,7 +273,7 @@ def base_config(
         "world_size": world,
         "data": dict(sorted(checksums.items())),
     }
-    if compacts(backbone, group.task):  # set only where used: other run ids stay as they were
+    if compacts(backbone):  # set only where used: other run ids stay as they were
         config["compact_vocab"] = True
     if method.methods:  # the baseline's config (and so its run ids) stays as it was
         config["methods"] = method.config()
@@ -281,10 +281,11 @@ def base_config(
     return config
 
 
-def compacts(backbone: Backbone, task: Task) -> bool:
+def compacts(backbone: Backbone) -> bool:
     """Whether runs of `task` on `backbone` cut the word embedding to the rows they use
-    (`bench.vocab`; the backbone spec's ``compact_vocab``, encoder tasks only)."""
-    return bool(backbone.package.get("compact_vocab")) and task.kind != "translation"
+    (`bench.vocab`; the backbone spec's ``compact_vocab``; translation cuts the decoder's
+    vocabulary to the training and dev targets' pieces too)."""
+    return bool(backbone.package.get("compact_vocab"))
 
 
 def record_config(base: dict[str, Any], lang: str, selection: str) -> dict[str, Any]:
@@ -408,10 +409,13 @@ def execute(
     seed_everything(group.seed)
     module = kind.build(folder, labels, tokenizer)
     vocab = None
-    if compacts(backbone, group.task):  # the same logits, a fraction of the rows to update
-        from bench.vocab import compact
+    if compacts(backbone):  # the same logits, a fraction of the rows to update
+        from bench.vocab import compact, compact_seq2seq
 
-        vocab = compact(module, encode.values(), tokenizer)
+        if group.task.kind == "translation":
+            vocab = compact_seq2seq(module, encode, tokenizer)
+        else:
+            vocab = compact(module, encode.values(), tokenizer)
     for plugin in plugins.methods:  # auxiliary objectives during fine-tuning (adversarial)
         module = plugin.wrap(module, ctx)
 

@@ -8,7 +8,17 @@ dev and test: their inputs, never their labels) plus the special tokens, behind 
 table from the tokenizer's ids. The tokenizer is unchanged and every id of every text the run
 reads has its own row, so the model computes exactly what it computed before (a test checks
 identical logits) and no text gains an ``<unk>``. Used where the backbone's spec says
-``compact_vocab = true`` (encoder tasks: classification, tagging).
+``compact_vocab = true``.
+
+Translation (`compact_seq2seq`) cuts both sides. The encoder's input embedding as above. The
+decoder's output layer is the cost there: over all 250,037 rows it is 96 M multiply-adds per
+target token, about 4.5x me5_small's whole encoder. Its vocabulary becomes the pieces the
+training and dev *targets* use (never the test references) plus the special tokens: the
+decoder works in that compact id space (its input embedding and tied output layer hold just
+those rows, in tokenizer-id order), `Seq2Seq` maps targets into it and generated ids back out.
+The logits over the kept rows are exactly the full model's logits at those rows (a test
+checks); what changes is that the softmax no longer spends probability on pieces no target
+of the run contains, and beam search cannot emit them.
 """
 
 from __future__ import annotations
@@ -56,3 +66,42 @@ def compact(module: torch.nn.Module, datasets: Iterable[Any], tokenizer: Any) ->
     keep = used_ids(datasets, tokenizer.all_special_ids)
     model.set_input_embeddings(CompactEmbedding(full, keep))
     return {"rows": len(keep), "of": full.num_embeddings}
+
+
+def compact_seq2seq(
+    module: torch.nn.Module, encoded: dict[str, Any], tokenizer: Any
+) -> dict[str, dict[str, int]]:
+    """Cut a `bench.kinds.translation.Seq2Seq`'s encoder input embedding to the source ids
+    of every split and its decoder vocabulary to the target ids of every split but the test
+    ones (``test:*`` roles); returns what each side kept, for the run record."""
+    model = module.model
+    specials = tokenizer.all_special_ids
+    source = used_ids(encoded.values(), specials)
+    full_in = model.encoder.get_input_embeddings()
+    model.encoder.set_input_embeddings(CompactEmbedding(full_in, source))
+    seen: set[int] = set(specials)
+    for role, dataset in encoded.items():
+        if not role.startswith("test:"):
+            for labels in dataset["labels"]:
+                seen.update(labels)
+    keep = torch.tensor(sorted(seen), dtype=torch.long)
+    decoder = model.decoder
+    emb, out = decoder.get_input_embeddings(), decoder.get_output_embeddings()
+    small = torch.nn.Embedding(len(keep), emb.embedding_dim, padding_idx=None)
+    small.weight = torch.nn.Parameter(emb.weight.detach()[keep].clone())
+    head = torch.nn.Linear(emb.embedding_dim, len(keep), bias=True)
+    head.weight = (
+        small.weight
+        if out.weight is emb.weight
+        else torch.nn.Parameter(out.weight.detach()[keep].clone())
+    )
+    bias = out.bias if out.bias is not None else torch.zeros(emb.num_embeddings)
+    head.bias = torch.nn.Parameter(bias.detach()[keep].clone())
+    decoder.set_input_embeddings(small)
+    decoder.set_output_embeddings(head)
+    decoder.config.vocab_size = len(keep)
+    module.use_target_ids(keep, emb.num_embeddings)
+    return {
+        "encoder": {"rows": len(source), "of": full_in.num_embeddings},
+        "decoder": {"rows": len(keep), "of": emb.num_embeddings},
+    }

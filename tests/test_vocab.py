@@ -66,3 +66,56 @@ def test_gradients_reach_the_compact_rows(tagged):
     loss.backward()
     grad = module.model.get_input_embeddings().weight.grad
     assert grad is not None and grad.abs().sum() > 0
+
+
+@pytest.fixture
+def translating(tiny_bert, data_root):
+    """A warm-started encoder-decoder on the tiny BERT and real MAFAND slices (en-hau)."""
+    from transformers import AutoTokenizer
+
+    kind, task = KINDS["translation"], get_task("flores")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
+    kind.add_tags(tokenizer, ["eng", "hau"])
+    encoded = {}
+    for role, split in (("train", "train"), ("target-dev:hau", "validation"), ("test:hau", "test")):
+        rows = task.load("hau", split, "in-language", data_root).dataset.select(range(32))
+        encoded[role] = kind.encode(rows, tokenizer, 48, ("eng", "hau"))
+    torch.manual_seed(0)
+    return kind, kind.build(tiny_bert, None, tokenizer).eval(), tokenizer, encoded
+
+
+def test_translation_keeps_the_decoder_logits_of_the_target_pieces(translating, data_root):
+    from bench.vocab import compact_seq2seq
+
+    kind, module, tokenizer, encoded = translating
+    batch = kind.collate(tokenizer)([encoded["train"][i] for i in range(16)])
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "decoder_attention_mask")}
+    with torch.no_grad():
+        full = module.model(**inputs, decoder_input_ids=batch["decoder_input_ids"]).logits
+    kept = compact_seq2seq(module, encoded, tokenizer)
+    assert kept["decoder"]["rows"] < kept["decoder"]["of"] == len(tokenizer)
+    keep = module.target_ids
+    targets = {i for r in ("train", "target-dev:hau") for ids in encoded[r]["labels"] for i in ids}
+    assert targets | set(tokenizer.all_special_ids) == set(keep.tolist())  # no test reference
+    with torch.no_grad():
+        small = module.model(**inputs, decoder_input_ids=module.to_decoder(batch["decoder_input_ids"]))
+    assert small.logits.shape[-1] == len(keep)
+    assert torch.equal(small.logits, full[..., keep])  # the kept rows' logits, unchanged
+    # beam search emits only kept pieces and comes back in tokenizer ids
+    test = get_task("flores").load("hau", "test", "in-language", data_root).dataset
+    out = kind.predict(module, encoded["test:hau"], test.select(range(32)), tokenizer)
+    assert len(out["eng-hau"]) == 32 and all(out["eng-hau"])
+    with torch.no_grad():
+        gen = module.model.generate(**{k: batch[k] for k in ("input_ids", "attention_mask")})
+    assert int(gen.max()) < len(keep)  # decoder ids: kept pieces only
+    assert set(module.to_tokenizer(gen).flatten().tolist()) <= set(keep.tolist())
+
+
+def test_translation_target_outside_the_kept_pieces_fails_loudly(translating):
+    from bench.vocab import compact_seq2seq
+
+    kind, module, tokenizer, encoded = translating
+    compact_seq2seq(module, {"train": encoded["train"].select(range(2))}, tokenizer)
+    batch = kind.collate(tokenizer)([encoded["test:hau"][i] for i in range(8)])
+    with pytest.raises(IndexError):
+        module(batch)

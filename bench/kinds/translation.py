@@ -22,18 +22,42 @@ def tag(code: str) -> str:
 
 
 class Seq2Seq(torch.nn.Module):
+    """The encoder-decoder and its loss. Batches carry tokenizer ids; after
+    `bench.vocab.compact_seq2seq` the decoder works in a compact id space, and this module maps
+    targets into it (`to_decoder`) and generated ids back out (`to_tokenizer`)."""
+
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.register_buffer("target_lookup", None)  # set by use_target_ids
+        self.register_buffer("target_ids", None)
+
+    def use_target_ids(self, keep: torch.Tensor, size: int) -> None:
+        """Decoder id i is tokenizer id keep[i]; every other tokenizer id maps to -1 (a loud
+        index error, never a silent <unk>)."""
+        lookup = torch.full((size,), -1, dtype=torch.long)
+        lookup[keep] = torch.arange(len(keep))
+        self.target_lookup, self.target_ids = lookup, keep.clone()
+        for config in (self.model.config, self.model.generation_config):
+            for name in ("decoder_start_token_id", "eos_token_id", "pad_token_id"):
+                setattr(config, name, int(lookup[getattr(config, name)]))
+
+    def to_decoder(self, ids: torch.Tensor) -> torch.Tensor:
+        if self.target_ids is None:
+            return ids
+        return torch.where(ids == IGNORE, ids, self.target_lookup[ids.clamp(min=0)])
+
+    def to_tokenizer(self, ids: torch.Tensor) -> torch.Tensor:
+        return ids if self.target_ids is None else self.target_ids[ids]
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | int]:
         logits = self.model(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
-            decoder_input_ids=batch["decoder_input_ids"],
+            decoder_input_ids=self.to_decoder(batch["decoder_input_ids"]),
             decoder_attention_mask=batch["decoder_attention_mask"],
         ).logits.float()
-        labels = batch["labels"]
+        labels = self.to_decoder(batch["labels"])
         loss = torch.nn.functional.cross_entropy(
             logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE, reduction="sum"
         )
@@ -140,6 +164,7 @@ def predict(
     """Beam-search translations per direction, in the dataset's row order."""
     out: dict[str, list[str]] = {}
     limit = module.model.decoder.config.max_position_embeddings - 4  # XLM-R offsets positions by 2
+    seq2seq = next(m for m in module.modules() if isinstance(m, Seq2Seq))  # wrapped or not
     every = rows(encoded)
     for direction in sorted({r["direction"] for r in every}):
         examples = [r for r in every if r["direction"] == direction]
@@ -155,9 +180,8 @@ def predict(
                 max_new_tokens=min(limit, int(src.shape[1] * 1.5) + 8),
                 early_stopping=True,
             )
-            for r, text in zip(
-                batch, tokenizer.batch_decode(gen, skip_special_tokens=True), strict=True
-            ):
+            texts = tokenizer.batch_decode(seq2seq.to_tokenizer(gen), skip_special_tokens=True)
+            for r, text in zip(batch, texts, strict=True):
                 hyps[r["index"]] = text.strip()
         out[direction] = hyps
     return out
