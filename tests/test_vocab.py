@@ -98,7 +98,9 @@ def test_translation_keeps_the_decoder_logits_of_the_target_pieces(translating, 
     targets = {i for r in ("train", "target-dev:hau") for ids in encoded[r]["labels"] for i in ids}
     assert targets | set(tokenizer.all_special_ids) == set(keep.tolist())  # no test reference
     with torch.no_grad():
-        small = module.model(**inputs, decoder_input_ids=module.to_decoder(batch["decoder_input_ids"]))
+        small = module.model(
+            **inputs, decoder_input_ids=module.to_decoder(batch["decoder_input_ids"])
+        )
     assert small.logits.shape[-1] == len(keep)
     assert torch.equal(small.logits, full[..., keep])  # the kept rows' logits, unchanged
     # beam search emits only kept pieces and comes back in tokenizer ids
