@@ -314,19 +314,21 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
 
 
 def estimate(plan: Plan, results: Path) -> tuple[float, int]:
-    """Seconds of work left, from the measured cost of finished trainings of the same
-    (method, task, setting), else the same (task, setting) under any method; and how many
-    jobs had no measurement to go by."""
+    """Seconds of work left, from the measured cost of finished trainings on the same backbone
+    of the same (method, task, setting), else the same (task, setting) under any method; and
+    how many jobs had no measurement to go by (a backbone's first runs: the tiny backbones'
+    minutes say nothing about a 118 M-parameter one's)."""
     seen = trainings(results)
     by_method: dict[tuple, list[float]] = defaultdict(list)
     by_task: dict[tuple, list[float]] = defaultdict(list)
-    for (_, method, task, setting, _, _), e in seen.items():
-        by_method[(method, task, setting)].append(e["train_s"] + e["test_s"])
-        by_task[(task, setting)].append(e["train_s"] + e["test_s"])
+    for (backbone, method, task, setting, _, _), e in seen.items():
+        for who in (backbone, None):  # None: a job on the default backbone, whichever it is
+            by_method[(who, method, task, setting)].append(e["train_s"] + e["test_s"])
+            by_task[(who, task, setting)].append(e["train_s"] + e["test_s"])
     total, unknown = 0.0, 0
     for job in plan.runs:
-        costs = by_method.get((job.method, job.task, job.setting)) or by_task.get(
-            (job.task, job.setting)
+        costs = by_method.get((job.backbone, job.method, job.task, job.setting)) or by_task.get(
+            (job.backbone, job.task, job.setting)
         )
         if costs:
             total += sum(costs) / len(costs)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,16 @@ def test_cost_of_a_grid_counts_each_training_and_stage_once(tmp_path):
     assert rows["stage: mlm"]["count"] == 1 and rows["stage: translator"]["hours"] == 0.07
     total = 2 * 720 + 660 + 120 + 30 + 240
     assert rows["total"]["hours"] == round(total / 3600, 2)
+
+
+def test_the_estimate_goes_by_the_jobs_backbone(tmp_path):
+    """A backbone's first runs are not priced at another backbone's minutes."""
+    results = tmp_path / "results"
+    _cost_record(results, "baseline", "xnli", "swa", 1)  # backbone "tiny": 600 s + 60 s
+    job = sw.Job("baseline", "xnli", "zero-shot", 2, "eng", ("swa",), ("source-dev",), ())
+    assert sw.estimate(sw.Plan(runs=[replace(job, backbone="tiny")]), results) == (660.0, 0)
+    assert sw.estimate(sw.Plan(runs=[replace(job, backbone="big")]), results) == (0.0, 1)
+    assert sw.estimate(sw.Plan(runs=[job]), results) == (660.0, 0)  # the default: any backbone
 
 
 def test_spec_file_errors_are_clear(tmp_path):
