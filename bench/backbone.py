@@ -20,7 +20,7 @@ from bench.registry import Registry
 
 BASELINE_DIR = Path(__file__).resolve().parents[1] / "baselines"
 DEFAULT_HUB = "xlmr_base"
-DEFAULT_OFFLINE = "tiny_xlmr"
+DEFAULT_OFFLINE = "me5_small"  # a real pretrained encoder, converted from PyPI packages
 
 
 @dataclass(frozen=True)

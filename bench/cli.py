@@ -44,7 +44,7 @@ Tasks = Annotated[
 Backbone = Annotated[
     str | None,
     typer.Option(
-        help="Backbone name or a local model folder (default: xlmr_base online, tiny_xlmr offline)."
+        help="Backbone name or a local model folder (default: xlmr_base online, me5_small offline)."
     ),
 ]
 Settings = Annotated[

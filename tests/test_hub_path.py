@@ -191,3 +191,19 @@ def test_an_answering_hub_is_used_as_before(answering_hub, tmp_path):
         check=True,
     ).stdout
     assert out.startswith("True") and "xlmr_base" in out and "the hub is reachable" in out
+
+
+def test_a_silent_hub_gives_the_offline_default(silent_hub):
+    """Offline, the default is the real pretrained encoder (me5_small), not a tiny stand-in."""
+    probe = "from bench import hub, backbone; b, why = backbone.resolve_backbone(None); "
+    probe += "print(hub.reachable(), b.name, b.package['upstream'], why)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "HF_ENDPOINT": silent_hub},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out[:3] == ["False", "me5_small", "intfloat/multilingual-e5-small"]
+    assert "unreachable" in " ".join(out[3:])
