@@ -77,9 +77,19 @@ def hf_batches(lengths: list[int], batch: int, grouped: bool, seed: int) -> list
     return [order[i : i + batch] for i in range(0, len(order), batch)]
 
 
-def run_suite(kind, folder, labels, tokenizer, encoded, cfg, work):
+def run_suite(kind, folder, labels, tokenizer, encoded, cfg, work, compact_vocab=False):
+    """The suite's trainer on the model as built or, with `compact_vocab`, as `bench run`
+    trains a backbone whose spec says ``compact_vocab`` (bench/vocab.py: the same logits, only
+    the embedding rows the examples use; translation: the decoder vocabulary too)."""
     seed_everything(cfg.seed)
     module = kind.build(folder, labels, tokenizer)
+    if compact_vocab:
+        from bench.vocab import compact, compact_seq2seq
+
+        if "labels" in encoded.column_names and "direction" in encoded.column_names:
+            compact_seq2seq(module, {"train": encoded}, tokenizer)
+        else:
+            compact(module, [encoded], tokenizer)
     start = time.perf_counter()
     train(module, encoded, kind.collate(tokenizer), cfg, work)
     return time.perf_counter() - start, module
@@ -140,7 +150,14 @@ def run_hf(task_kind, module, tokenizer, encoded, cfg, pad_to_max: int | None, g
 
 
 def bench_task(
-    name: str, folder: Path, n: int, root: Path, peak: float, max_length: int, precisions: list[str]
+    name: str,
+    folder: Path,
+    n: int,
+    root: Path,
+    peak: float,
+    max_length: int,
+    precisions: list[str],
+    compact_vocab: bool = False,
 ) -> dict:
     from transformers import AutoTokenizer
 
@@ -176,13 +193,16 @@ def bench_task(
             precision=precision,
         )
         out[precision] = compare(
-            task, kind, folder, labels, tokenizer, encoded, cfg, max_length, peak
+            task, kind, folder, labels, tokenizer, encoded, cfg, max_length, peak, compact_vocab
         )
     return out
 
 
-def compare(task, kind, folder, labels, tokenizer, encoded, cfg, max_length, peak) -> dict:
-    """suite vs the two Trainer configurations at one precision, one after the other."""
+def compare(
+    task, kind, folder, labels, tokenizer, encoded, cfg, max_length, peak, compact_vocab=False
+) -> dict:
+    """suite vs the two Trainer configurations at one precision, one after the other; with
+    `compact_vocab`, also the suite as `bench run` trains that backbone (``suite-defaults``)."""
     lengths = list(encoded["length"])
     real_tokens = sum(lengths)
     out: dict = {}
@@ -211,6 +231,15 @@ def compare(task, kind, folder, labels, tokenizer, encoded, cfg, max_length, pea
             ),
         }
         per_token = flops_per_token(module)
+        if compact_vocab:
+            wall, _ = run_suite(
+                kind, folder, labels, tokenizer, encoded, cfg, Path(tmp) / "defaults", True
+            )
+            out["suite-defaults"] = {
+                **out["suite"],
+                "wall_s": wall,
+                "tokens_per_s": real_tokens / wall,
+            }
         example_pad = (
             max_length if task.kind == "sequence-pair-classification" else None
         )  # run_xnli.py pads to max_seq_length; run_ner.py / run_translation.py pad dynamically
@@ -234,7 +263,10 @@ def compare(task, kind, folder, labels, tokenizer, encoded, cfg, max_length, pea
             }
     for label in ("hf-example", "hf-tuned"):
         out[f"speedup_vs_{label}"] = out["suite"]["tokens_per_s"] / out[label]["tokens_per_s"]
-    for label in ("suite", "hf-example", "hf-tuned"):
+    if compact_vocab:
+        tuned = out["hf-tuned"]["tokens_per_s"]
+        out["defaults_speedup_vs_hf-tuned"] = out["suite-defaults"]["tokens_per_s"] / tuned
+    for label in [x for x in ("suite", "suite-defaults", "hf-example", "hf-tuned") if x in out]:
         processed = out[label]["tokens_per_s"] / out[label]["padding_efficiency"]
         out[label]["mfu"] = processed * per_token / peak
     return out
@@ -256,7 +288,9 @@ def main() -> None:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
         torch.set_num_threads(args.threads)
     root = data_root()
-    folder, prov = materialize(resolve_backbone(args.backbone)[0], root, cache_dir())
+    backbone = resolve_backbone(args.backbone)[0]
+    folder, prov = materialize(backbone, root, cache_dir())
+    compact_vocab = bool(backbone.package.get("compact_vocab"))
     peak = matmul_peak()
     report = {
         "backbone": args.backbone,
@@ -269,7 +303,9 @@ def main() -> None:
     }
     for name in args.tasks.split(","):
         precisions = args.precisions.split(",")
-        result = bench_task(name, folder, args.examples, root, peak, args.max_length, precisions)
+        result = bench_task(
+            name, folder, args.examples, root, peak, args.max_length, precisions, compact_vocab
+        )
         report["tasks"].append(result)
         for p in precisions:
             r = result[p]
@@ -282,6 +318,13 @@ def main() -> None:
                 f"tuned {r['hf-tuned']['padding_efficiency']:.1%}) | MFU {r['suite']['mfu']:.2%}",
                 flush=True,
             )
+            if "suite-defaults" in r:
+                print(
+                    f"{'':<11} {p:<8} suite with its defaults (compact vocabulary) "
+                    f"{r['suite-defaults']['tokens_per_s']:8.0f} tok/s | "
+                    f"x{r['defaults_speedup_vs_hf-tuned']:.2f} vs tuned Trainer",
+                    flush=True,
+                )
     out = (
         args.out
         or results_dir()

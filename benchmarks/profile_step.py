@@ -1,0 +1,93 @@
+"""Where a training step's time goes: a few steps of the suite's trainer under
+`torch.profiler`, the top operators by self CPU time, and the share of the optimizer update.
+
+Run on a quiet machine before choosing what to speed up (issue #16):
+
+    python benchmarks/profile_step.py --backbone me5_small --task masakhaner --steps 12
+    python benchmarks/profile_step.py --backbone me5_small --task masakhaner --compact-vocab
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import torch
+
+from bench.backbone import materialize, resolve_backbone
+from bench.kinds import KINDS
+from bench.paths import cache_dir
+from bench.source import data_root
+from bench.task import get_task
+from bench.trainer import TrainConfig, seed_everything, train
+
+CASES = {
+    "xnli": ("en", "zero-shot"),
+    "masakhaner": ("en", "zero-shot"),
+    "flores": ("ha", "in-language"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backbone", default="me5_small")
+    parser.add_argument("--task", default="masakhaner")
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--compact-vocab", action="store_true", help="as bench run trains it")
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+    root = data_root()
+    backbone = resolve_backbone(args.backbone)[0]
+    folder, _ = materialize(backbone, root, cache_dir())
+    from transformers import AutoTokenizer
+
+    task = get_task(args.task)
+    kind = KINDS[task.kind]
+    lang, setting = CASES[args.task]
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    labels = task.labels(task.setting(setting)) if task.labels else None
+    extra = labels if labels is not None else ("eng", "hau")
+    if task.kind == "translation":
+        kind.add_tags(tokenizer, list(extra))
+    rows = task.load(lang, "train", setting, root).dataset
+    rows = rows.select(range(min(32 * args.steps, len(rows))))
+    encoded = kind.encode(rows, tokenizer, args.max_length, extra)
+    seed_everything(1)
+    module = kind.build(folder, labels, tokenizer)
+    if args.compact_vocab:
+        from bench.vocab import compact, compact_seq2seq
+
+        if task.kind == "translation":
+            compact_seq2seq(module, {"train": encoded}, tokenizer)
+        else:
+            compact(module, [encoded], tokenizer)
+    cfg = TrainConfig(
+        lr=1e-4,
+        batch_size=32,
+        epochs=1,
+        seed=1,
+        evals=0,
+        checkpoint_every=10**9,
+        precision=args.precision,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        warm = encoded.select(range(64))
+        train(module, warm, kind.collate(tokenizer), cfg, Path(tmp) / "warm")  # untimed
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            train(module, encoded, kind.collate(tokenizer), cfg, Path(tmp) / "run")
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    print(
+        f"{args.task} {args.precision} compact={args.compact_vocab}: {total / 1e6:.1f} s self CPU"
+    )
+    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[: args.top]:
+        print(f"  {e.self_cpu_time_total / total:6.1%}  {e.count:6d}  {e.key}")
+    adam = sum(e.self_cpu_time_total for e in events if "adam" in e.key.lower())
+    print(f"  optimizer (adam kernels): {adam / total:.1%}")
+
+
+if __name__ == "__main__":
+    main()
