@@ -471,6 +471,7 @@ def execute(
                 "curve": result.curve,
                 "shared_by": sorted(lang.code for lang in group.targets),
                 **({"vocab": vocab} if vocab else {}),
+                **peak_memory(),
             },
             "test_wall_s": round(time.perf_counter() - started, 2),
             "environment": env,
@@ -479,6 +480,17 @@ def execute(
         written.append(path)
     shutil.rmtree(work, ignore_errors=True)
     return written
+
+
+def peak_memory() -> dict[str, int]:
+    """The process's peak resident memory so far (MB: training and testing, the data and the
+    model included) and, on a GPU, the peak of allocated device memory."""
+    import resource
+
+    out = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    if torch.cuda.is_available():
+        out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
+    return out
 
 
 def _comet(

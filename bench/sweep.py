@@ -228,6 +228,9 @@ def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
         )
         entry["test_s"] += rec.get("test_wall_s", 0.0)
         entry["records"] += 1
+        rss = t.get("peak_rss_mb")
+        if rss is not None:  # recorded since issue #16; the process's peak, testing included
+            entry["peak_rss_mb"] = max(rss, entry.get("peak_rss_mb", 0))
         entry.setdefault("stages", {}).update(stages_of(rec))
     return out
 
@@ -267,6 +270,7 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
     }
     backbone = spec.backbone
     per_task: dict[str, list[float]] = defaultdict(list)
+    rss: dict[str, list[int]] = defaultdict(list)
     stages: dict[tuple[str, str], float | None] = {}
     for (bb, method, task, setting, seed, shared), e in trainings(results).items():
         if (backbone and bb != backbone) or method not in spec.methods or not set(shared) <= langs:
@@ -274,6 +278,8 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
         if setting not in settings.get(task, ()) or seed not in seeds:
             continue
         per_task[f"{task} {setting} training"].append(e["train_s"] + e["test_s"])
+        if "peak_rss_mb" in e:
+            rss[f"{task} {setting} training"].append(e["peak_rss_mb"])
         for k, v in e.get("stages", {}).items():
             stages[k] = v if v is not None else stages.get(k)
     per_stage: dict[str, list[float | None]] = defaultdict(list)
@@ -301,6 +307,10 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
                 "hours": round(sum(known) / 3600, 2),
             }
         )
+    if rss:  # only grids with memory in their records get the column (older ones: none)
+        for row in rows:
+            peaks = rss.get(row["work"])
+            row["peak RSS GB (max)"] = f"{max(peaks) / 1024:.1f}" if peaks else ""
     if rows:
         rows.append(
             {
@@ -308,6 +318,7 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
                 "count": "",
                 "minutes each (mean, min-max)": "",
                 "hours": round(total / 3600, 2),
+                **({"peak RSS GB (max)": ""} if rss else {}),
             }
         )
     return rows
@@ -731,11 +742,15 @@ def show(
         echo("\nwhat the finished trainings in this results folder cost (measured):")
         echo(table(spent))
     left, unknown = estimate(plan, results)
+    guess = (
+        "estimated work left: unknown (no finished training of this backbone to go by)"
+        if plan.runs and unknown == len(plan.runs)
+        else f"estimated work left: {left / 3600:.2f} h of one worker (measured costs of "
+        "finished runs)" + (f", {unknown} jobs with no measurement yet" if unknown else "")
+    )
     echo(
         f"\n{len(plan.done)} trainings done (records present), {len(plan.runs)} to run, "
-        f"{len(plan.stages)} stage jobs; estimated work left: {left / 3600:.2f} h of one "
-        f"worker (measured costs of finished runs)"
-        + (f", {unknown} jobs with no measurement yet" if unknown else "")
+        f"{len(plan.stages)} stage jobs; {guess}"
     )
 
 

@@ -52,6 +52,7 @@ def test_run_writes_complete_records_and_skips_them_next_time(
     assert rec["environment"]["git"]["commit"]
     assert len(read_predictions(records[1])) == 5010
     assert rec["training"]["tokens_per_s"] > 0 and rec["training"]["curve"]
+    assert 200 < rec["training"]["peak_rss_mb"] < 24 * 1024  # torch alone is ~300 MB
     # A second run finds every record and trains nothing.
     code, out, _ = run(capsys, *args)
     assert code == 0 and "0 of 1 trainings to run" in out

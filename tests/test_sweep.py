@@ -96,7 +96,12 @@ def _cost_record(results: Path, method: str, task: str, lang: str, seed: int, **
     }
     record = {
         "config": config,
-        "training": {"wall_s": 600.0, "tokens": 1000, "shared_by": extra.pop("shared", [lang])},
+        "training": {
+            "wall_s": 600.0,
+            "tokens": 1000,
+            "shared_by": extra.pop("shared", [lang]),
+            **({"peak_rss_mb": extra.pop("rss")} if "rss" in extra else {}),
+        },
         "test_wall_s": 60.0,
         "environment": {"hardware": {"gpu": None}},
         "method_reports": extra.pop("reports", {}),
@@ -140,6 +145,18 @@ def test_the_estimate_goes_by_the_jobs_backbone(tmp_path):
     assert sw.estimate(sw.Plan(runs=[replace(job, backbone="tiny")]), results) == (660.0, 0)
     assert sw.estimate(sw.Plan(runs=[replace(job, backbone="big")]), results) == (0.0, 1)
     assert sw.estimate(sw.Plan(runs=[job]), results) == (660.0, 0)  # the default: any backbone
+
+
+def test_a_grids_cost_shows_peak_memory_where_records_have_it(tmp_path):
+    results = tmp_path / "results"
+    spec = sw.Spec(methods=["baseline"], langs="sw,ha", backbone="tiny")
+    _cost_record(results, "baseline", "xnli", "swa", 1)  # an older record: no memory
+    assert "peak RSS GB (max)" not in sw.grid_cost(spec, results)[0]
+    _cost_record(results, "baseline", "xnli", "hau", 2, rss=3000)
+    _cost_record(results, "baseline", "xnli", "hau", 3, rss=5120)
+    (row, total) = sw.grid_cost(spec, results)
+    assert row["count"] == 3 and row["peak RSS GB (max)"] == "5.0"
+    assert total["peak RSS GB (max)"] == ""
 
 
 def test_spec_file_errors_are_clear(tmp_path):
