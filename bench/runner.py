@@ -9,6 +9,7 @@ selection both come from that one training. Exercise:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import json
@@ -437,17 +438,23 @@ def execute(
     # --- test and record -------------------------------------------------------------------
     env = environment()
     written = []
+    tested: dict[tuple[str, int | None], tuple[Any, dict[str, Any]]] = {}
     for (code, sel), (config, path) in todo.items():
         key = "source-dev" if sel == "source-dev" else f"target-dev:{code}"
-        weights = work / ("last.pt" if sel == "last" else f"best-{key}.pt")
-        module.load_state_dict(torch.load(weights, weights_only=True))
-        module.eval()
+        step = result.steps if sel == "last" else result.best_step.get(key)
         started = time.perf_counter()
         test = splits[f"test:{code}"]
-        preds = kind.predict(module, encode[f"test:{code}"], test.dataset, tokenizer, extra)
-        metrics = kind.score(preds, test.dataset, extra)
-        if comet and group.task.kind == "translation":
-            metrics["comet"] = _comet(comet, preds, test.dataset, extra)
+        if (code, step) in tested:  # two selections chose the same step: the same weights
+            preds, metrics = copy.deepcopy(tested[(code, step)])
+        else:
+            weights = work / ("last.pt" if sel == "last" else f"best-{key}.pt")
+            module.load_state_dict(torch.load(weights, weights_only=True))
+            module.eval()
+            preds = kind.predict(module, encode[f"test:{code}"], test.dataset, tokenizer, extra)
+            metrics = kind.score(preds, test.dataset, extra)
+            if comet and group.task.kind == "translation":
+                metrics["comet"] = _comet(comet, preds, test.dataset, extra)
+            tested[(code, step)] = copy.deepcopy((preds, metrics))
         record = {
             "run_id": run_id(config),
             "config": config,

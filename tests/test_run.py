@@ -215,3 +215,33 @@ def test_data_checksums_are_memoised_by_file_fingerprint(data_root, tmp_path, mo
         f.write("\nKano B-LOC\n")
     with pytest.raises(AssertionError, match="parsed again"):
         runner.data_checksums(group, root)
+
+
+def test_selections_that_chose_the_same_step_are_tested_once(
+    capsys, tiny_backbone, data_root, isolated_outputs, monkeypatch
+):
+    """One evaluation: English dev and the target's dev both choose its step, so the two
+    records share one pass over the test set (the same weights), with equal results."""
+    from bench.kinds import KINDS
+
+    kind, calls = KINDS["sequence-pair-classification"], []
+    real = kind.predict
+
+    def predict(module, encoded, dataset, *args, **kwargs):  # dev scoring predicts too
+        calls.extend([len(dataset)] if len(dataset) == 5010 else [])  # XNLI-sw test
+        return real(module, encoded, dataset, *args, **kwargs)
+
+    monkeypatch.setattr(kind, "predict", predict)
+    code, out, err = run(
+        capsys,
+        *("run", "--backbone", str(tiny_backbone), "--tasks", "xnli", "--langs", "sw"),
+        *("--seeds", "5", "--selection", "source-dev,target-dev", "--set", "max_steps=3"),
+        *("--set", "evals=1", "--data-root", str(data_root)),
+    )
+    assert code == 0, out + err
+    src, tgt = (isolated_outputs / "results").rglob("*dev-seed5-*.json")
+    assert len(calls) == 1
+    a, b = json.loads(src.read_text()), json.loads(tgt.read_text())
+    assert {a["selection"]["split"], b["selection"]["split"]} == {"source-dev", "target-dev"}
+    assert a["selection"]["step"] == b["selection"]["step"] == 3
+    assert a["metrics"] == b["metrics"] and read_predictions(src) == read_predictions(tgt)
