@@ -55,6 +55,7 @@ class Run:
     weights: str | None = None  # sha256 of the backbone weights it was fine-tuned from
     cost: dict[str, Any] = field(default_factory=dict)  # wall times, tokens, device, commit
     stages: tuple = ()  # (method, weights sha256) of the adaptation stages it used
+    caveat: str | None = None  # what a reader of the backbone's numbers must know (me5_small)
 
     @property
     def cell(self) -> tuple[str, ...]:
@@ -127,6 +128,7 @@ def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:
                         if isinstance(r, dict) and r.get("weights_sha256")
                     )
                 ),
+                rec.get("backbone", {}).get("caveat"),
             )
         )
     return runs
@@ -156,7 +158,10 @@ def provenance(runs: list[Run], command: str) -> str:
         key = (c["backbone"], c["method"], c["task"], c["setting"], c["seed"], r.cost["shared_by"])
         entry = trainings.setdefault(key, {"s": r.cost["train_s"], "tokens": r.cost["tokens"]})
         entry["s"] += r.cost["test_s"]
-    backbones = sorted({(r.config["backbone"], (r.weights or "not recorded")[:12]) for r in runs})
+    backbones = sorted(
+        {(r.config["backbone"], (r.weights or "not recorded")[:12], r.caveat) for r in runs},
+        key=lambda b: (b[0], b[1], b[2] or ""),
+    )
     tests = sorted(
         {
             (r.config["task"], r.config["lang"], sha[:12], r.mt)
@@ -170,7 +175,9 @@ def provenance(runs: list[Run], command: str) -> str:
     lines = [
         "",
         "**Provenance.** "
-        + f"Backbones: {', '.join(f'{b} (weights {w})' for b, w in backbones)}. "
+        + "Backbones: "
+        + ", ".join(f"{b} (weights {w}{f'; {c}' if c else ''})" for b, w, c in backbones)
+        + ". "
         + f"{len(runs)} run records from {len(trainings)} trainings; "
         + f"seeds {', '.join(str(x) for x in sorted({r.config['seed'] for r in runs}))}. "
         + "Test sets (sha256): "

@@ -32,6 +32,8 @@ def write(results, method, seed, preds, gold, **extra):
     accuracy = sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold)
     record = {"config": config, "metrics": {"accuracy": accuracy}, "machine_translated_test": False}
     record["backbone"] = {"weights_sha256": extra.pop("weights", "w1")}
+    if "caveat" in extra:
+        record["backbone"]["caveat"] = extra.pop("caveat")
     if "stage" in extra:
         record["method_reports"] = {method: {"key": "k", "weights_sha256": extra.pop("stage")}}
     write_record(record_path(results, config), record, preds)
@@ -202,6 +204,13 @@ def test_headline_is_the_change_of_full_over_the_baseline(tmp_path, gold, data_r
         write(tmp_path, "full", seed, noisy(gold, 0.50, 10 + seed), gold)
     text = lb.headline(lb.build(lb.load_runs(tmp_path), data_root, samples=100))
     assert "xnli acc" in text and "average Δ" in text and "%)*" in text
+
+
+def test_the_provenance_repeats_the_backbones_caveat(tmp_path, gold):
+    write(tmp_path, "baseline", 1, noisy(gold, 0.3, 1), gold, backbone="q", caveat="4-bit")
+    write(tmp_path, "baseline", 1, noisy(gold, 0.3, 2), gold, weights="w2")
+    footer = lb.provenance(lb.load_runs(tmp_path), "bench paper")
+    assert "Backbones: q (weights w1; 4-bit), tiny (weights w2). " in footer
 
 
 def test_headline_leaves_out_backbones_without_both_sides(tmp_path, gold, data_root):
