@@ -118,7 +118,11 @@ START, END = "<!-- bench summary: start -->", "<!-- bench summary: end -->"
 PERF = ("<!-- bench perf: start -->", "<!-- bench perf: end -->")
 ABLATION = ("<!-- bench ablation: start -->", "<!-- bench ablation: end -->")
 COST = ("<!-- bench cost: start -->", "<!-- bench cost: end -->")
-GRIDS = ("sweeps/offline.toml", "sweeps/new-languages.toml")  # relative to the repository
+GRIDS = (  # relative to the repository
+    "sweeps/offline.toml",
+    "sweeps/new-languages.toml",
+    "sweeps/me5-baseline.toml",
+)
 
 
 def ablation_block(generated: Path) -> str:
