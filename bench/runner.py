@@ -411,12 +411,9 @@ def execute(
     module = kind.build(folder, labels, tokenizer)
     vocab = None
     if compacts(backbone):  # the same logits, a fraction of the rows to update
-        from bench.vocab import compact, compact_seq2seq
+        from bench.vocab import compact_run
 
-        if group.task.kind == "translation":
-            vocab = compact_seq2seq(module, encode, tokenizer)
-        else:
-            vocab = compact(module, encode.values(), tokenizer)
+        vocab = compact_run(module, group.task.kind, encode, tokenizer)
     for plugin in plugins.methods:  # auxiliary objectives during fine-tuning (adversarial)
         module = plugin.wrap(module, ctx)
 

@@ -105,3 +105,13 @@ def compact_seq2seq(
         "encoder": {"rows": len(source), "of": full_in.num_embeddings},
         "decoder": {"rows": len(keep), "of": emb.num_embeddings},
     }
+
+
+def compact_run(
+    module: torch.nn.Module, kind: str, encoded: dict[str, Any], tokenizer: Any
+) -> dict:
+    """What `bench run` does for a ``compact_vocab`` backbone: `compact_seq2seq` for a
+    translation task, else `compact` over every split (``encoded``: role -> dataset)."""
+    if kind == "translation":
+        return compact_seq2seq(module, encoded, tokenizer)
+    return compact(module, encoded.values(), tokenizer)

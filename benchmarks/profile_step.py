@@ -58,12 +58,9 @@ def main() -> None:
     seed_everything(1)
     module = kind.build(folder, labels, tokenizer)
     if args.compact_vocab:
-        from bench.vocab import compact, compact_seq2seq
+        from bench.vocab import compact_run
 
-        if task.kind == "translation":
-            compact_seq2seq(module, {"train": encoded}, tokenizer)
-        else:
-            compact(module, [encoded], tokenizer)
+        compact_run(module, task.kind, {"train": encoded}, tokenizer)
     cfg = TrainConfig(
         lr=1e-4,
         batch_size=32,

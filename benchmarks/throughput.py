@@ -77,19 +77,17 @@ def hf_batches(lengths: list[int], batch: int, grouped: bool, seed: int) -> list
     return [order[i : i + batch] for i in range(0, len(order), batch)]
 
 
-def run_suite(kind, folder, labels, tokenizer, encoded, cfg, work, compact_vocab=False):
-    """The suite's trainer on the model as built or, with `compact_vocab`, as `bench run`
+def run_suite(kind, folder, labels, tokenizer, encoded, cfg, work, compact_vocab=None):
+    """The suite's trainer on the model as built or, with `compact_vocab` (the task's kind),
+    as `bench run`
     trains a backbone whose spec says ``compact_vocab`` (bench/vocab.py: the same logits, only
     the embedding rows the examples use; translation: the decoder vocabulary too)."""
     seed_everything(cfg.seed)
     module = kind.build(folder, labels, tokenizer)
     if compact_vocab:
-        from bench.vocab import compact, compact_seq2seq
+        from bench.vocab import compact_run
 
-        if "labels" in encoded.column_names and "direction" in encoded.column_names:
-            compact_seq2seq(module, {"train": encoded}, tokenizer)
-        else:
-            compact(module, [encoded], tokenizer)
+        compact_run(module, compact_vocab, {"train": encoded}, tokenizer)
     start = time.perf_counter()
     train(module, encoded, kind.collate(tokenizer), cfg, work)
     return time.perf_counter() - start, module
@@ -233,7 +231,7 @@ def compare(
         per_token = flops_per_token(module)
         if compact_vocab:
             wall, _ = run_suite(
-                kind, folder, labels, tokenizer, encoded, cfg, Path(tmp) / "defaults", True
+                kind, folder, labels, tokenizer, encoded, cfg, Path(tmp) / "defaults", task.kind
             )
             out["suite-defaults"] = {
                 **out["suite"],
