@@ -79,9 +79,8 @@ def hf_batches(lengths: list[int], batch: int, grouped: bool, seed: int) -> list
 
 def run_suite(kind, folder, labels, tokenizer, encoded, cfg, work, compact_vocab=None):
     """The suite's trainer on the model as built or, with `compact_vocab` (the task's kind),
-    as `bench run`
-    trains a backbone whose spec says ``compact_vocab`` (bench/vocab.py: the same logits, only
-    the embedding rows the examples use; translation: the decoder vocabulary too)."""
+    as `bench run` trains a backbone whose spec says ``compact_vocab`` (bench/vocab.py: the
+    same logits, only the embedding rows the examples use; translation: the decoder's too)."""
     seed_everything(cfg.seed)
     module = kind.build(folder, labels, tokenizer)
     if compact_vocab:
