@@ -472,6 +472,7 @@ def execute(
                 "tokens": result.tokens,
                 "tokens_per_s": round(result.tokens / max(1e-9, result.wall_s), 1),
                 "resumed_from": result.resumed_from,
+                "row_sparse_embeddings": result.row_sparse,
                 "curve": result.curve,
                 "shared_by": sorted(lang.code for lang in group.targets),
                 **({"vocab": vocab} if vocab else {}),

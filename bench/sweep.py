@@ -743,7 +743,8 @@ def show(
         echo(table(spent))
     left, unknown = estimate(plan, results)
     guess = (
-        "estimated work left: unknown (no finished training of this backbone to go by)"
+        "estimated work left: unknown (no finished training of the same backbone, task and "
+        "setting to go by)"
         if plan.runs and unknown == len(plan.runs)
         else f"estimated work left: {left / 3600:.2f} h of one worker (measured costs of "
         "finished runs)" + (f", {unknown} jobs with no measurement yet" if unknown else "")

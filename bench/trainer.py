@@ -25,6 +25,7 @@ import torch
 
 from bench.batching import length_grouped_batches, rows
 from bench.errors import BenchError
+from bench.rowsparse import RowSparseAdamW, clip_grad_norm_, sparse_embeddings
 
 Evaluate = Callable[[torch.nn.Module], dict[str, float]]  # selection key -> score (higher better)
 
@@ -59,6 +60,7 @@ class TrainResult:
     wall_s: float = 0.0
     tokens: int = 0  # real (non-padding) tokens seen by this rank
     resumed_from: int | None = None
+    row_sparse: list[str] = field(default_factory=list)  # embeddings updated row-sparsely
 
 
 class TrainingDiverged(BenchError):
@@ -116,11 +118,11 @@ def init_distributed() -> tuple[int, int]:
     return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
 
 
-def deepspeed_config(cfg: TrainConfig, world: int) -> dict[str, Any]:
+def deepspeed_config(cfg: TrainConfig, world: int, clip: bool = True) -> dict[str, Any]:
     return {
         "train_micro_batch_size_per_gpu": max(1, cfg.batch_size // world),
         "gradient_accumulation_steps": 1,
-        "gradient_clipping": cfg.grad_clip,
+        "gradient_clipping": cfg.grad_clip if clip else 0.0,
         "zero_optimization": {"stage": cfg.zero_stage},
         "bf16": {"enabled": cfg.precision == "bf16"},
         "steps_per_print": 10**9,
@@ -149,6 +151,7 @@ def train(
     out_dir: Path,
     evaluate: Evaluate | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    row_sparse: bool = True,
 ) -> TrainResult:
     """Train `model` (whose forward(batch) returns (summed loss, number of targets)).
 
@@ -160,6 +163,9 @@ def train(
         out_dir: Checkpoints and best weights live here; a rerun resumes from it.
         evaluate: Selection scores for the model now; the best weights per key are kept.
         progress: Called as (step, total_steps, loss) at logging intervals.
+        row_sparse: Update large word embeddings row-sparsely (bench/rowsparse.py: the same
+            AdamW step, paid only for rows the run uses) where the engine allows it: one rank,
+            no ZeRO, fp32 weights. False: dense, as `transformers.Trainer` does.
     """
     import deepspeed
 
@@ -176,10 +182,14 @@ def train(
     total = cfg.max_steps or math.ceil(per_epoch * cfg.epochs)
     total = min(total, math.ceil(per_epoch * cfg.epochs)) if cfg.max_steps else total
     eval_at = {round(total * (i + 1) / max(1, cfg.evals)) for i in range(cfg.evals)}
+    # Sparse row gradients bypass DeepSpeed's gradient reduction and clipping: one rank, no
+    # ZeRO, fp32 weights only; the loop clips them itself.
+    row_sparse = row_sparse and world == 1 and cfg.zero_stage == 0 and cfg.precision != "bf16"
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     decay = [p for n, p in trainable if p.ndim > 1 and "norm" not in n.lower()]
     no_decay = [p for n, p in trainable if not (p.ndim > 1 and "norm" not in n.lower())]
-    optimizer = torch.optim.AdamW(
+    # DeepSpeed's ZeRO accepts only the optimizer classes it knows: plain AdamW there.
+    optimizer = (RowSparseAdamW if row_sparse else torch.optim.AdamW)(
         [
             {"params": decay, "weight_decay": cfg.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
@@ -194,7 +204,7 @@ def train(
         model=model,
         optimizer=optimizer,
         lr_scheduler=scheduler,
-        config=deepspeed_config(cfg, world),
+        config=deepspeed_config(cfg, world, clip=not row_sparse),
         dist_init_required=False,
     )
     if world == 1 and cfg.zero_stage == 0:
@@ -219,6 +229,11 @@ def train(
     # Optional hooks of a module with an auxiliary objective (methods/adversarial.py):
     # begin(total_steps) once, after resuming; log_metrics() -> dict at logging intervals.
     inner = _module(engine)
+    switched = sparse_embeddings(model) if row_sparse else []
+    hooks = [optimizer.track(module) for module in switched]
+    names = {id(m): n for n, m in model.named_modules()}
+    result.row_sparse = [names[id(m)] for m in switched]
+    materialize = getattr(optimizer, "materialize", lambda: None)
     if hasattr(inner, "begin"):
         inner.begin(total)
     start = time.perf_counter() - result.wall_s
@@ -235,6 +250,8 @@ def train(
                 loss_sum, _ = engine(batch)
             loss = loss_sum * world / max(1, global_n)
             engine.backward(loss)
+            if row_sparse and cfg.grad_clip > 0:
+                clip_grad_norm_([p for _, p in trainable], cfg.grad_clip)
             engine.step()
             step += 1
             running += loss.detach().float() / world
@@ -255,14 +272,20 @@ def train(
                 running.zero_()
                 logged = step
             if evaluate is not None and step in eval_at:
+                materialize()  # the weights as dense AdamW would hold them
                 _select(engine, evaluate, result, step, out_dir)
             if step % cfg.checkpoint_every == 0 and step < total:
+                materialize()
                 result.steps, result.wall_s = step, time.perf_counter() - start
                 _checkpoint(engine, ckpt_dir, result)
             if step >= total:
                 break
 
     # --- finish --------------------------------------------------------------------------
+    materialize()
+    for module, hook in zip(switched, hooks, strict=True):
+        module.sparse = False  # the model leaves as it came
+        hook.remove()
     result.steps, result.wall_s = step, time.perf_counter() - start
     torch.save(_module(engine).state_dict(), out_dir / "last.pt")
     (out_dir / "train_result.json").write_text(json.dumps(asdict(result), indent=1))
