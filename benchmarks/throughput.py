@@ -22,6 +22,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -155,6 +156,7 @@ def bench_task(
     max_length: int,
     precisions: list[str],
     compact_vocab: bool = False,
+    repeats: int = 1,
 ) -> dict:
     from transformers import AutoTokenizer
 
@@ -189,9 +191,47 @@ def bench_task(
             checkpoint_every=10**9,
             precision=precision,
         )
-        out[precision] = compare(
-            task, kind, folder, labels, tokenizer, encoded, cfg, max_length, peak, compact_vocab
+        out[precision] = median_of(
+            [
+                compare(
+                    task,
+                    kind,
+                    folder,
+                    labels,
+                    tokenizer,
+                    encoded,
+                    cfg,
+                    max_length,
+                    peak,
+                    compact_vocab,
+                )
+                for _ in range(repeats)
+            ]
         )
+    return out
+
+
+def median_of(runs: list[dict]) -> dict:
+    """Several repeats of one comparison as one: per trainer the median wall time (and the
+    tokens/s it gives), every repeat's tokens/s kept; ratios from the medians."""
+    if len(runs) == 1:
+        return runs[0]
+    out: dict = {}
+    for label in [k for k, v in runs[0].items() if isinstance(v, dict)]:
+        wall = statistics.median([r[label]["wall_s"] for r in runs])
+        first = runs[0][label]
+        out[label] = {
+            **first,
+            "wall_s": wall,
+            "tokens_per_s": first["tokens_per_s"] * first["wall_s"] / wall,
+            "mfu": first["mfu"] * first["wall_s"] / wall,
+            "repeats_tokens_per_s": [r[label]["tokens_per_s"] for r in runs],
+        }
+    for label in ("hf-example", "hf-tuned"):
+        out[f"speedup_vs_{label}"] = out["suite"]["tokens_per_s"] / out[label]["tokens_per_s"]
+    if "suite-defaults" in out:
+        tuned = out["hf-tuned"]["tokens_per_s"]
+        out["defaults_speedup_vs_hf-tuned"] = out["suite-defaults"]["tokens_per_s"] / tuned
     return out
 
 
@@ -276,6 +316,9 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=1024)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--precisions", default="fp32,amp-bf16")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="repeat each comparison; report medians"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -295,13 +338,22 @@ def main() -> None:
         "machine": platform.node(),
         "peak_flops": peak,
         "threads": torch.get_num_threads(),
+        "repeats": args.repeats,
         "environment": environment(),
         "tasks": [],
     }
     for name in args.tasks.split(","):
         precisions = args.precisions.split(",")
         result = bench_task(
-            name, folder, args.examples, root, peak, args.max_length, precisions, compact_vocab
+            name,
+            folder,
+            args.examples,
+            root,
+            peak,
+            args.max_length,
+            precisions,
+            compact_vocab,
+            args.repeats,
         )
         report["tasks"].append(result)
         for p in precisions:
