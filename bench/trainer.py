@@ -186,6 +186,7 @@ def train(
     # ZeRO, fp32 weights only; the loop clips them itself.
     row_sparse = row_sparse and world == 1 and cfg.zero_stage == 0 and cfg.precision != "bf16"
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in trainable]
     decay = [p for n, p in trainable if p.ndim > 1 and "norm" not in n.lower()]
     no_decay = [p for n, p in trainable if not (p.ndim > 1 and "norm" not in n.lower())]
     # DeepSpeed's ZeRO accepts only the optimizer classes it knows: plain AdamW there.
@@ -251,7 +252,7 @@ def train(
             loss = loss_sum * world / max(1, global_n)
             engine.backward(loss)
             if row_sparse and cfg.grad_clip > 0:
-                clip_grad_norm_([p for _, p in trainable], cfg.grad_clip)
+                clip_grad_norm_(params, cfg.grad_clip)
             engine.step()
             step += 1
             running += loss.detach().float() / world

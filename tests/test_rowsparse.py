@@ -142,7 +142,8 @@ def test_trainer_row_sparse_matches_dense(tmp_path, precision) -> None:
     for row_sparse in (False, True):
         seed_everything(1)
         model = Model()
-        train(model, data, collate, cfg, tmp_path / str(row_sparse), row_sparse=row_sparse)
+        result = train(model, data, collate, cfg, tmp_path / str(row_sparse), row_sparse=row_sparse)
+        assert result.row_sparse == (["emb"] if row_sparse else [])  # the path really ran
         assert not model.emb.sparse
         weights.append(model.state_dict())
     for key in weights[0]:
