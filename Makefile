@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 export BENCH_DATA_ROOT ?= $(abspath $(DATA))
 
-.PHONY: install test test-integration test-all lint format run perf tables langs lock clean
+.PHONY: install test test-slurm test-integration test-all lint format run perf tables langs lock clean
 
 # One pinned environment: pip constraints keep torch on the 2.13.0 CPU build (no CUDA download).
 install: $(VENV)/.installed
@@ -21,10 +21,13 @@ test: install            ## fast tests (default pytest selection) + lint
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
+test-slurm: install      ## bench sweep --executor slurm on a running cluster (scripts/slurm-local up)
+	$(BIN)/python -m pytest -m slurm
+
 test-integration: install
 	$(BIN)/python -m pytest -m integration
 
-test-all: install
+test-all: install         ## every tier (slurm and gpu tests skip without a cluster / a GPU)
 	$(BIN)/python -m pytest -m ""
 
 lint: install

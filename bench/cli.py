@@ -307,13 +307,17 @@ def sweep(
     ] = "local",
     workers: Annotated[int, typer.Option(help="Local worker processes.")] = 1,
     ranks_per_run: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes one training spans per node (default: --gpus-per-run, else 1): torchrun on CPU, the DeepSpeed launcher with GPUs; under Slurm, tasks per node.",
+        ),
+    ] = None,
+    gpus_per_run: Annotated[
         int,
         typer.Option(
-            "--ranks-per-run",
-            "--gpus-per-run",
-            help="Processes (GPUs) one training spans per node: torchrun on CPU, the DeepSpeed launcher with GPUs.",
+            help="GPUs one training uses per node, one rank each (Slurm: --gpus-per-node)."
         ),
-    ] = 1,
+    ] = 0,
     nodes_per_run: Annotated[int, typer.Option(help="Nodes one training spans.")] = 1,
     hostfile: Annotated[
         Path | None, typer.Option(help="DeepSpeed hostfile for multi-node runs.")
@@ -325,8 +329,24 @@ def sweep(
         ),
     ] = "auto",
     partition: Annotated[str | None, typer.Option(help="Slurm partition.")] = None,
-    cpus_per_run: Annotated[int, typer.Option(help="Slurm: CPUs per job.")] = 4,
+    account: Annotated[str | None, typer.Option(help="Slurm account to charge.")] = None,
+    qos: Annotated[str | None, typer.Option(help="Slurm quality of service.")] = None,
+    cpus_per_run: Annotated[
+        int, typer.Option(help="Slurm: CPUs per training (split between its ranks).")
+    ] = 4,
+    mem_gb_per_run: Annotated[
+        float | None, typer.Option(help="Slurm: memory per training and node, GB.")
+    ] = None,
     timeout_min: Annotated[int, typer.Option(help="Slurm: time limit per job (minutes).")] = 240,
+    array_parallelism: Annotated[
+        int | None, typer.Option(help="Slurm: runs of the job array at once (%N).")
+    ] = None,
+    slurm_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Slurm: any other sbatch option as key=value (repeatable), e.g. constraint=a100."
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the DAG, what is done, and the work left."),
@@ -368,18 +388,29 @@ def sweep(
         )
     if workers < 1:
         raise BenchError(f"--workers {workers}", hint="at least 1")
-    resources = {
-        "timeout_min": timeout_min,
-        "cpus_per_task": cpus_per_run,
-        **({"slurm_partition": partition} if partition else {}),
-    }
-    if ranks_per_run < 1 or nodes_per_run < 1:
+    from bench.slurm import SlurmOptions, parse_slurm_args
+
+    ranks = ranks_per_run if ranks_per_run is not None else max(1, gpus_per_run)
+    if ranks < 1 or nodes_per_run < 1 or gpus_per_run < 0:
         raise BenchError("--ranks-per-run and --nodes-per-run must be at least 1")
+    if min(timeout_min, cpus_per_run, array_parallelism or 1) < 1:
+        raise BenchError("--timeout-min, --cpus-per-run and --array-parallelism must be >= 1")
     if hostfile is not None and not hostfile.is_file():
         raise BenchError(f"no hostfile at {hostfile}", hint="DeepSpeed's format: 'host slots=N'")
-    launch = sw.Launch(ranks_per_run, nodes_per_run, hostfile, launcher)
+    slurm = SlurmOptions(
+        partition=partition,
+        account=account,
+        qos=qos,
+        timeout_min=timeout_min,
+        cpus_per_run=cpus_per_run,
+        gpus_per_run=gpus_per_run,
+        mem_gb_per_run=mem_gb_per_run,
+        array_parallelism=array_parallelism,
+        extra=parse_slurm_args(slurm_arg),
+    )
+    launch = sw.Launch(ranks, nodes_per_run, hostfile, launcher)
     code = sw.sweep(
-        chosen, resolve_root(data_root), executor, workers, dry_run, typer.echo, resources, launch
+        chosen, resolve_root(data_root), executor, workers, dry_run, typer.echo, slurm, launch
     )
     raise typer.Exit(code)
 

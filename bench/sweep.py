@@ -593,7 +593,9 @@ def run_local(
     later jobs go ahead. Stage jobs run on one rank."""
     launch = launch or Launch()
     needs = needs or {}
-    env = dict(os.environ)
+    # a rendezvous this process may hold (a training run in it) is not the jobs': each job's
+    # launcher sets its own, a one-rank job picks a free port
+    env = {k: v for k, v in os.environ.items() if k not in DIST_VARS}
     per = threads or max(1, (os.cpu_count() or 1) // max(1, workers * launch.ranks))
     env["OMP_NUM_THREADS"] = str(per)
     status: dict[Job, str] = {}
@@ -622,6 +624,8 @@ def run_local(
 
 
 EXIT = {0: "done", 3: "busy", 4: "failed"}
+# torch.distributed's env:// variables: a job's launcher sets them, never its parent process
+DIST_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
 
 def _job_status(code: int) -> str:
@@ -637,63 +641,12 @@ def _log_path(job: Job) -> Path:
     return folder / f"{safe}-{os.getpid()}.log"  # one per sweep process: two sweeps may meet
 
 
-def run_submitit(
-    plan: Plan,
-    root: Path | None,
-    folder: Path,
-    echo: Callable[[str], None],
-    local: bool,
-    resources: dict[str, Any],
-    launch: Launch | None = None,
-) -> dict[Job, str]:
-    """Stages as jobs, runs as a job array depending on them (afterok); waits for all."""
-    import submitit
+def _where(record: dict[str, Any]) -> str:
+    if "slurm" not in record:
+        return ""
+    from bench.slurm import describe_failure
 
-    if local:
-        executor: Any = submitit.LocalExecutor(folder=folder)
-        executor.update_parameters(timeout_min=resources.get("timeout_min", 600))
-    else:
-        executor = submitit.AutoExecutor(folder=folder)
-        executor.update_parameters(**resources)
-    results = _results()
-    cache = _cache()
-    stage_jobs = {}
-    for stage in plan.stages:
-        stage_jobs[stage] = executor.submit(run_job, stage, root, results, cache)
-        echo(f"submitted {stage.label}: {stage_jobs[stage].job_id}")
-    if local:  # the local executor knows no dependencies: wait for the stages here
-        for handle in stage_jobs.values():
-            handle.result()
-    run_jobs = {}
-    if plan.runs:
-        if not local and launch is not None and launch.ranks * launch.nodes > 1:
-            executor.update_parameters(
-                nodes=launch.nodes, tasks_per_node=launch.ranks, gpus_per_node=launch.ranks
-            )
-        if not local and stage_jobs:
-            ids = ":".join(str(j.job_id) for j in stage_jobs.values())
-            executor.update_parameters(slurm_additional_parameters={"dependency": f"afterok:{ids}"})
-        with executor.batch():
-            for job in plan.runs:
-                run_jobs[job] = executor.submit(_submitted_job, job, root, results, cache)
-        echo(f"submitted {len(run_jobs)} runs")
-    status: dict[Job, str] = {}
-    for job, handle in {**stage_jobs, **run_jobs}.items():
-        try:
-            status[job] = handle.result()
-        except Exception as err:  # the job itself died (killed, node failure)
-            status[job] = "failed"
-            echo(f"failed {job.label}: {type(err).__name__}")
-    return status
-
-
-def _submitted_job(job: Job, root: Path | None, results: Path, cache: Path) -> str:
-    """A Slurm task of a (possibly multi-task) job: with several tasks, each is one rank."""
-    if int(os.environ.get("SLURM_NTASKS", "1")) > 1:
-        import submitit
-
-        submitit.helpers.TorchDistributedEnvironment().export()
-    return run_job(job, root, results, cache)
+    return describe_failure(record)
 
 
 def _results() -> Path:
@@ -762,13 +715,19 @@ def sweep(
     workers: int,
     dry_run: bool,
     echo: Callable[[str], None],
-    resources: dict[str, Any] | None = None,
+    slurm: Any = None,
     launch: Launch | None = None,
 ) -> int:
-    """Plan, show, run; returns the exit code (1 if any job failed)."""
+    """Plan, show, run; returns the exit code (1 if any job failed). ``slurm``: the
+    `bench.slurm.SlurmOptions` of the slurm executors."""
     results = _results()
     plan = expand(spec, root, results)
     show(plan, results, echo)
+    if dry_run and executor == "slurm" and (plan.stages or plan.runs):
+        from bench.slurm import SlurmOptions, sbatch_preview
+
+        echo("\nsbatch parameters:")
+        echo(sbatch_preview(plan, slurm or SlurmOptions(), launch, _cache() / "submitit"))
     if spec.complete and plan.runs:
         echo(
             f"warning: this spec says complete = true (its records are committed), yet "
@@ -787,13 +746,14 @@ def sweep(
         jobs = plan.stages + plan.runs
         status = run_local(jobs, root, workers, echo, launch=launch, needs=plan.needs)
     elif executor in ("slurm", "submitit-local"):
+        from bench.slurm import SlurmOptions, run_submitit
+
         folder = _cache() / "submitit"
-        status = run_submitit(
-            plan, root, folder, echo, executor == "submitit-local", resources or {}, launch
-        )
+        local = executor == "submitit-local"
+        status = run_submitit(plan, root, folder, echo, local, slurm or SlurmOptions(), launch)
     else:
         raise BenchError(f"unknown executor '{executor}'", hint="local, slurm or submitit-local")
-    failed = [job for job, state in status.items() if state in ("failed", "killed")]
+    failed = [job for job, state in status.items() if state not in ("done", "busy")]
     busy = [job for job, state in status.items() if state == "busy"]
     echo(f"\nsweep finished in {time.time() - started:.0f} s")
     if busy:
@@ -802,7 +762,8 @@ def sweep(
         echo(f"{len(failed)} jobs FAILED:")
         for job in failed:
             path = failure_path(results, job)
-            cause = json.loads(path.read_text())["cause"] if path.is_file() else "process killed"
-            echo(f"  {job.label}: {cause}\n    ({path})")
+            record = json.loads(path.read_text()) if path.is_file() else {}
+            cause = record.get("cause", "process killed")
+            echo(f"  {job.label}: {cause}\n    ({path}){_where(record)}")
         return 1
     return 0

@@ -15,6 +15,7 @@ import math
 import os
 import random
 import shutil
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -101,6 +102,12 @@ def _skip_cpu_shm_op() -> None:
         deepspeed.ops.__compatible_ops__[builder.NAME] = False
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def init_distributed() -> tuple[int, int]:
     """Initialise torch.distributed through DeepSpeed (gloo on CPU); returns (rank, world)."""
     if not torch.cuda.is_available():
@@ -112,7 +119,8 @@ def init_distributed() -> tuple[int, int]:
     os.environ.setdefault("LOCAL_RANK", os.environ["RANK"])
     os.environ.setdefault("WORLD_SIZE", "1")
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    os.environ.setdefault("MASTER_PORT", str(29500 + os.getpid() % 1000))
+    if "MASTER_PORT" not in os.environ:  # one rank: any free port (two jobs on a node may
+        os.environ["MASTER_PORT"] = str(_free_port())  # start at once: no fixed guess)
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     deepspeed.init_distributed(dist_backend=backend, verbose=False)
     return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
@@ -258,6 +266,8 @@ def train(
             running += loss.detach().float() / world
             result.tokens += sum(lengths[i] for i in mine)
             if step % cfg.log_every == 0 or step == total:
+                if world > 1:  # each rank holds its share of the global batch's loss
+                    torch.distributed.all_reduce(running)
                 loss_now = float(running) / (step - logged)  # the one host sync per interval
                 if not math.isfinite(loss_now):
                     raise TrainingDiverged(
@@ -274,7 +284,7 @@ def train(
                 logged = step
             if evaluate is not None and step in eval_at:
                 materialize()  # the weights as dense AdamW would hold them
-                _select(engine, evaluate, result, step, out_dir)
+                _select(engine, evaluate, result, step, out_dir if rank == 0 else None)
             if step % cfg.checkpoint_every == 0 and step < total:
                 materialize()
                 result.steps, result.wall_s = step, time.perf_counter() - start
@@ -288,9 +298,14 @@ def train(
         module.sparse = False  # the model leaves as it came
         hook.remove()
     result.steps, result.wall_s = step, time.perf_counter() - start
-    torch.save(_module(engine).state_dict(), out_dir / "last.pt")
-    (out_dir / "train_result.json").write_text(json.dumps(asdict(result), indent=1))
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    # Rank 0 writes the weights (the ranks share the folder and hold the same weights); the
+    # others wait for it, so none reads or removes the folder while it writes.
+    if rank == 0:
+        torch.save(_module(engine).state_dict(), out_dir / "last.pt")
+        (out_dir / "train_result.json").write_text(json.dumps(asdict(result), indent=1))
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    if world > 1:
+        torch.distributed.barrier()
     return result
 
 
@@ -302,7 +317,10 @@ def _to_device(batch: dict[str, Any], device: Any) -> dict[str, Any]:
     return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
-def _select(engine: Any, evaluate: Evaluate, result: TrainResult, step: int, out_dir: Path) -> None:
+def _select(
+    engine: Any, evaluate: Evaluate, result: TrainResult, step: int, out_dir: Path | None
+) -> None:
+    """Evaluate; a new best is saved to ``out_dir`` (None: a rank > 0, which only keeps score)."""
     module = _module(engine)
     module.eval()
     with torch.no_grad():
@@ -312,7 +330,8 @@ def _select(engine: Any, evaluate: Evaluate, result: TrainResult, step: int, out
     for key, score in scores.items():
         if key not in result.best or score > result.best[key]:
             result.best[key], result.best_step[key] = score, step
-            torch.save(module.state_dict(), out_dir / f"best-{key}.pt")
+            if out_dir is not None:
+                torch.save(module.state_dict(), out_dir / f"best-{key}.pt")
 
 
 def _checkpoint(engine: Any, ckpt_dir: Path, result: TrainResult) -> None:
@@ -322,7 +341,7 @@ def _checkpoint(engine: Any, ckpt_dir: Path, result: TrainResult) -> None:
         "python_rng": random.getstate(),
     }
     tag = f"step{result.steps}"
-    engine.save_checkpoint(str(ckpt_dir), tag=tag, client_state=state)
-    for old in ckpt_dir.glob("step*"):
+    engine.save_checkpoint(str(ckpt_dir), tag=tag, client_state=state)  # collective
+    for old in ckpt_dir.glob("step*") if engine.global_rank == 0 else []:
         if old.name != tag:
             shutil.rmtree(old, ignore_errors=True)

@@ -299,3 +299,44 @@ def test_a_job_can_span_two_cpu_ranks(
     (record,) = records(isolated_outputs)
     rec = json.loads(record.read_text())
     assert rec["config"]["world_size"] == 2 and rec["training"]["steps"] == 4
+
+
+def test_slurm_options_become_sbatch_parameters():
+    from bench.slurm import SlurmOptions, parse_slurm_args
+
+    extra = parse_slurm_args(["constraint=a100", "--mail-type=END"])
+    opts = SlurmOptions(
+        partition="gpu", account="lab", qos="high", timeout_min=90, cpus_per_run=16,
+        gpus_per_run=4, mem_gb_per_run=64, array_parallelism=8, extra=extra,
+    )  # fmt: skip
+    run_params = opts.parameters(sw.Launch(ranks=4))
+    assert run_params["ntasks_per_node"] == 4 and run_params["cpus_per_task"] == 4
+    assert run_params["gpus_per_node"] == 4 and run_params["mem"] == "65536M"
+    assert run_params["additional_parameters"] == {"constraint": "a100", "mail_type": "END"}
+    assert (run_params["partition"], run_params["account"], run_params["qos"]) == (
+        "gpu", "lab", "high",
+    )  # fmt: skip
+    stage = opts.parameters(sw.Launch(ranks=4), stage=True)
+    assert stage["ntasks_per_node"] == 1 and stage["cpus_per_task"] == 16
+    assert stage["gpus_per_node"] == 1
+    assert "gpus_per_node" not in SlurmOptions().parameters(sw.Launch(ranks=2))  # CPU ranks
+
+
+def test_slurm_dry_run_prints_the_sbatch_lines(capsys, tiny_backbone, data_root, isolated_outputs):
+    args = grid(
+        tiny_backbone, data_root, "--executor", "slurm", "--dry-run", methods="baseline,mlm"
+    )
+    extra = ["--partition", "cpu", "--array-parallelism", "3", "--slurm-arg", "constraint=avx512"]
+    code, out, _ = run(capsys, *args, *extra)
+    assert code == 0, out
+    part = out.split("sbatch parameters:")[1]
+    assert "stage jobs (1, one each):" in part and "#SBATCH --partition=cpu" in part
+    assert "runs (a job array of 1):" in part and "#SBATCH --constraint=avx512" in part
+    assert "#SBATCH --dependency='afterok:<job id of stages of mlm (swa)>'" in part
+    assert "#SBATCH --kill-on-invalid-dep=yes" in part and "#SBATCH --array=0-0%1" in part
+
+
+def test_bad_slurm_arguments_are_clear(capsys, tiny_backbone, data_root, isolated_outputs):
+    args = grid(tiny_backbone, data_root, "--executor", "slurm", "--dry-run")
+    code, _, err = run(capsys, *args, "--slurm-arg", "constraint")
+    assert code != 0 and "--slurm-arg 'constraint' is not key=value" in err
