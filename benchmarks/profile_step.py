@@ -15,12 +15,13 @@ from pathlib import Path
 
 import torch
 
-from bench.backbone import materialize, resolve_backbone
-from bench.kinds import KINDS
-from bench.paths import cache_dir
-from bench.source import data_root
-from bench.task import get_task
-from bench.trainer import TrainConfig, seed_everything, train
+from bench.core.paths import cache_dir
+from bench.data.source import data_root
+from bench.data.task import get_task
+from bench.train.backbone import resolve_backbone
+from bench.train.build import materialize
+from bench.train.kinds import KINDS
+from bench.train.trainer import TrainConfig, seed_everything, train
 
 CASES = {
     "xnli": ("en", "zero-shot"),
@@ -58,7 +59,7 @@ def main() -> None:
     seed_everything(1)
     module = kind.build(folder, labels, tokenizer)
     if args.compact_vocab:
-        from bench.vocab import compact_run
+        from bench.train.vocab import compact_run
 
         compact_run(module, task.kind, {"train": encoded}, tokenizer)
     cfg = TrainConfig(

@@ -3,7 +3,7 @@
 Same model, same examples (one epoch over the same subset), same global batch, max length,
 optimizer (AdamW, linear schedule) and precision, one after the other in one process:
 
-* ``suite``: bench.trainer (DeepSpeed engine, length-grouped batches, dynamic padding);
+* ``suite``: bench.train.trainer (DeepSpeed engine, length-grouped batches, dynamic padding);
 * ``hf-example``: Trainer configured as the Hugging Face example scripts do (run_xnli.py pads
   to max_length; run_ner.py / run_translation.py pad dynamically, no length grouping);
 * ``hf-tuned``: Trainer as a knowledgeable user would set it (dynamic padding, group_by_length).
@@ -29,14 +29,15 @@ from pathlib import Path
 
 import torch
 
-from bench.backbone import materialize, resolve_backbone
-from bench.batching import length_grouped_batches, padding_efficiency
-from bench.kinds import KINDS
-from bench.paths import cache_dir, results_dir
-from bench.results import environment, write_atomic
-from bench.source import data_root
-from bench.task import get_task
-from bench.trainer import TrainConfig, seed_everything, train
+from bench.core.paths import cache_dir, results_dir
+from bench.data.source import data_root
+from bench.data.task import get_task
+from bench.runs.records import environment, write_atomic
+from bench.train.backbone import resolve_backbone
+from bench.train.batching import length_grouped_batches, padding_efficiency
+from bench.train.build import materialize
+from bench.train.kinds import KINDS
+from bench.train.trainer import TrainConfig, seed_everything, train
 
 CASES = {
     "xnli": ("en", "zero-shot"),
@@ -80,12 +81,12 @@ def hf_batches(lengths: list[int], batch: int, grouped: bool, seed: int) -> list
 
 def run_suite(kind, folder, labels, tokenizer, encoded, cfg, work, compact_vocab=None):
     """The suite's trainer on the model as built or, with `compact_vocab` (the task's kind),
-    as `bench run` trains a backbone whose spec says ``compact_vocab`` (bench/vocab.py: the
+    as `bench run` trains a backbone whose spec says ``compact_vocab`` (bench/train/vocab.py: the
     same logits, only the embedding rows the examples use; translation: the decoder's too)."""
     seed_everything(cfg.seed)
     module = kind.build(folder, labels, tokenizer)
     if compact_vocab:
-        from bench.vocab import compact_run
+        from bench.train.vocab import compact_run
 
         compact_run(module, compact_vocab, {"train": encoded}, tokenizer)
     start = time.perf_counter()

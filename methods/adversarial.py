@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from bench.method import Context, Method
+from bench.train.method import Context, Method
 
 
 class GradReverse(torch.autograd.Function):
@@ -209,7 +209,7 @@ class Adversarial(torch.nn.Module):
 
 
 def tokenised_text(ctx: Context, lang: Any, limit: int) -> tuple[list[list[int]], dict[str, Any]]:
-    from bench.stages import monolingual_text
+    from bench.train.stages import monolingual_text
 
     lines, report = monolingual_text(lang, ctx.root, guard_langs=ctx.targets)
     lines = lines[:limit]
@@ -225,7 +225,7 @@ class AdversarialMethod(Method):
     Config = Config
 
     def wrap(self, module: torch.nn.Module, ctx: Context) -> torch.nn.Module:
-        from bench.language import get_language
+        from bench.data.language import get_language
 
         text, reports = {}, {}
         eng = get_language("eng")

@@ -26,8 +26,8 @@ from typing import Any
 
 import torch
 
-from bench.method import Context, Method
-from bench.stages import cached_stage, parallel_text, stage_key, usable_length
+from bench.train.method import Context, Method
+from bench.train.stages import cached_stage, parallel_text, stage_key, usable_length
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class AlignmentLoss(torch.nn.Module):
 
 
 def collate_pairs(pad_id: int):
-    from bench.kinds.common import pad
+    from bench.train.kinds.common import pad
 
     def fn(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         en = pad([x["en_ids"] for x in items], pad_id)
@@ -145,7 +145,7 @@ def collate_pairs(pad_id: int):
 def embed(
     encoder: torch.nn.Module, tokenizer: Any, lines: list[str], max_length: int
 ) -> torch.Tensor:
-    from bench.kinds.common import device_of, eval_batches, pad
+    from bench.train.kinds.common import device_of, eval_batches, pad
 
     ids = tokenizer(lines, truncation=True, max_length=max_length)["input_ids"]
     out = torch.zeros(len(lines), encoder.config.hidden_size)
@@ -282,11 +282,10 @@ class Alignment(Method):
         return AlignmentAuxiliary(module, pairs, ctx.tokenizer.pad_token_id, c, ctx.seed)
 
     def _build(self, folder: Path, work: Path, pairs, heldout, provenance) -> dict[str, Any]:
-        from datasets import Dataset
         from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-        from bench.progress import bar
-        from bench.trainer import TrainConfig, seed_everything, train
+        from bench.core.progress import bar
+        from bench.train.trainer import TrainConfig, seed_everything, train
 
         c = self.config
         started = time.perf_counter()
@@ -294,21 +293,9 @@ class Alignment(Method):
         seed_everything(c.seed)
         model = AutoModelForMaskedLM.from_pretrained(folder)
         length = usable_length(model, c.max_length)
-        before = {
-            k: retrieval_accuracy(model.base_model, tokenizer, en, xx, length)
-            for k, (en, xx) in heldout.items()
-        }
+        before = _retrieval(model, tokenizer, heldout, length)
         random.Random(c.seed).shuffle(pairs)
-        en_ids = tokenizer([p[1] for p in pairs], truncation=True, max_length=length)["input_ids"]
-        xx_ids = tokenizer([p[2] for p in pairs], truncation=True, max_length=length)["input_ids"]
-        data = Dataset.from_dict(
-            {
-                "en_ids": en_ids,
-                "xx_ids": xx_ids,
-                "length": [max(len(a), len(b)) for a, b in zip(en_ids, xx_ids, strict=True)],
-                "n_targets": [1] * len(pairs),
-            }
-        )
+        data = _encode_pairs(tokenizer, pairs, length)
         cfg = TrainConfig(
             lr=c.lr,
             batch_size=c.batch_size,
@@ -330,10 +317,7 @@ class Alignment(Method):
                 work / "train",
                 progress=tick,
             )
-        after = {
-            k: retrieval_accuracy(model.base_model, tokenizer, en, xx, length)
-            for k, (en, xx) in heldout.items()
-        }
+        after = _retrieval(model, tokenizer, heldout, length)
         model.save_pretrained(work / "out")
         tokenizer.save_pretrained(work / "out")
         return {
@@ -346,3 +330,27 @@ class Alignment(Method):
             "loss_curve": result.curve,
             "wall_s": round(time.perf_counter() - started, 1),
         }
+
+
+def _retrieval(model: Any, tokenizer: Any, heldout: dict, length: int) -> dict[str, float]:
+    """FLORES retrieval accuracy per language pair (English line -> its translation)."""
+    return {
+        k: retrieval_accuracy(model.base_model, tokenizer, en, xx, length)
+        for k, (en, xx) in heldout.items()
+    }
+
+
+def _encode_pairs(tokenizer: Any, pairs: list, length: int) -> Any:
+    """(lang, English, translation) pairs as token ids, with the lengths batching sorts by."""
+    from datasets import Dataset
+
+    en_ids = tokenizer([p[1] for p in pairs], truncation=True, max_length=length)["input_ids"]
+    xx_ids = tokenizer([p[2] for p in pairs], truncation=True, max_length=length)["input_ids"]
+    return Dataset.from_dict(
+        {
+            "en_ids": en_ids,
+            "xx_ids": xx_ids,
+            "length": [max(len(a), len(b)) for a, b in zip(en_ids, xx_ids, strict=True)],
+            "n_targets": [1] * len(pairs),
+        }
+    )

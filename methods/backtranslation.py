@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from bench.method import Context, Method
-from bench.stages import cached_stage, monolingual_text, stage_key
+from bench.train.method import Context, Method
+from bench.train.stages import cached_stage, monolingual_text, stage_key
 
 OPEN, CLOSE = "[", "]"  # EasyProject's markers
 
@@ -111,7 +111,7 @@ class SuiteTranslator:
     def __init__(self, folder: Path) -> None:
         from transformers import AutoTokenizer, EncoderDecoderModel
 
-        from bench.kinds.common import accelerator
+        from bench.train.kinds.common import accelerator
 
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.model = EncoderDecoderModel.from_pretrained(folder).eval().to(accelerator())
@@ -120,8 +120,8 @@ class SuiteTranslator:
     def __call__(
         self, texts: list[str], src: str, tgt: str, sample: bool, beams: int, batch: int, seed: int
     ) -> list[str]:
-        from bench.kinds.common import device_of, eval_batches, pad
-        from bench.kinds.translation import tag
+        from bench.train.kinds.common import device_of, eval_batches, pad
+        from bench.train.kinds.translation import tag
 
         tok = self.tokenizer
         limit = self.model.decoder.config.max_position_embeddings - 4
@@ -151,7 +151,7 @@ class HubTranslator:
     def __init__(self, model_id: str) -> None:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from bench.kinds.common import accelerator
+        from bench.train.kinds.common import accelerator
 
         self.tokenizer = AutoTokenizer.from_pretrained(model_id)
         self.model = AutoModelForSeq2SeqLM.from_pretrained(model_id).eval().to(accelerator())
@@ -160,7 +160,7 @@ class HubTranslator:
     def __call__(
         self, texts: list[str], src: str, tgt: str, sample: bool, beams: int, batch: int, seed: int
     ) -> list[str]:
-        from bench.language import get_language
+        from bench.data.language import get_language
 
         src_code = get_language(src).datasets["flores200"]
         tgt_code = get_language(tgt).datasets["flores200"]
@@ -189,10 +189,10 @@ def suite_translator(
 ) -> tuple[Path, dict[str, Any]]:
     """The flores model for `lang`, fine-tuned from the (unadapted) backbone with its flores
     recipe: a cached stage shared by every method, task and seed that back-translates."""
-    from bench.backbone import materialize
-    from bench.kinds import KINDS
-    from bench.runner import train_config
-    from bench.task import get_task
+    from bench.data.task import get_task
+    from bench.train.build import materialize
+    from bench.train.kinds import KINDS
+    from bench.train.recipe import train_config
 
     task = get_task("flores")
     cfg, max_length = train_config(
@@ -210,8 +210,8 @@ def suite_translator(
     def build(work: Path) -> dict[str, Any]:
         from transformers import AutoTokenizer
 
-        from bench.progress import bar
-        from bench.trainer import seed_everything, train
+        from bench.core.progress import bar
+        from bench.train.trainer import seed_everything, train
 
         started = time.perf_counter()
         kind = KINDS["translation"]
@@ -255,7 +255,7 @@ class BackTranslation(Method):
     def augment(self, ctx: Context) -> tuple[Any, dict[str, Any]] | None:
         from datasets import Dataset, concatenate_datasets
 
-        from bench.source import LoadedSplit, content_sha256
+        from bench.data.source import LoadedSplit, content_sha256
 
         targets = [lang for lang in ctx.targets if lang.code != "eng"]
         if ctx.task.kind == "translation":

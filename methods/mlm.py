@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from bench.method import Context, Method
-from bench.stages import (
+from bench.train.method import Context, Method
+from bench.train.stages import (
     cached_stage,
     monolingual_text,
     stage_key,
@@ -49,8 +49,8 @@ class Config:
 @torch.no_grad()
 def masked_perplexity(model: Any, tokenizer: Any, lines: list[str], max_length: int) -> float:
     """exp(mean cross-entropy at masked positions) with a fixed masking (seed 0)."""
-    from bench.kinds.common import eval_batches, on_device
-    from bench.pretrain import MaskedLM, collate_mlm, mask_examples
+    from bench.train.kinds.common import eval_batches, on_device
+    from bench.train.masked_lm import MaskedLM, collate_mlm, mask_examples
 
     data = mask_examples(
         tokenizer, lines, {"seed": 0, "mask_prob": 0.15, "max_length": max_length}
@@ -74,7 +74,7 @@ class MLM(Method):
         c = self.config
         langs = list(ctx.targets)
         if c.english:
-            from bench.language import get_language
+            from bench.data.language import get_language
 
             langs = [get_language("eng"), *langs]
         train_text, heldout, data_reports = {}, {}, {}
@@ -104,9 +104,9 @@ class MLM(Method):
     ) -> dict[str, Any]:
         from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-        from bench.pretrain import mask_examples, train_masked_lm
-        from bench.stages import temperature_sample
-        from bench.trainer import seed_everything
+        from bench.train.masked_lm import mask_examples, train_masked_lm
+        from bench.train.stages import temperature_sample
+        from bench.train.trainer import seed_everything
 
         c = self.config
         started = time.perf_counter()

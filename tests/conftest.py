@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.language import _load
+from bench.data.language import _load
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_ROOT = Path(os.environ.get("BENCH_DATA_ROOT", REPO.parent / "shared" / "data")).resolve()
@@ -56,8 +56,8 @@ def make_tiny_backbone(
     folder: Path, architecture: str = "xlm-roberta", dropout: float = 0.1
 ) -> Path:
     """A 2-layer, hidden-32 encoder with a tokenizer trained on real FLORES lines (~1 s)."""
-    from bench.formats import read_lines
-    from bench.pretrain import new_model, train_tokenizer
+    from bench.core.formats import read_lines
+    from bench.train.pretrain import new_model, train_tokenizer
 
     lines = []
     for name in ("eng_Latn", "swh_Latn", "hau_Latn", "yor_Latn"):

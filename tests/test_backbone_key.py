@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.backbone import backbone_id, backbones, materialize
-from bench.errors import BenchError
-from bench.pretrain import build, build_key
+from bench.core.errors import BenchError
+from bench.train.backbone import backbones
+from bench.train.build import backbone_id, materialize
+from bench.train.pretrain import build, build_key
 from tests.conftest import KINYARWANDA
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.sweep import load_spec
+from bench.runs.grid import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
 COMPLETE = sorted(p for p in (REPO / "sweeps").glob("*.toml") if load_spec(p).complete)

@@ -2,10 +2,9 @@
 
 import pytest
 
-from bench.contamination import Guard, evaluation_sentences, normalise
-from bench.language import parse_langs
-from bench.source import load
-from bench.sources import SOURCES
+from bench.data.contamination import Guard, evaluation_sentences, normalise
+from bench.data.language import parse_langs
+from bench.data.source import SOURCES, load
 
 
 def test_normalise_ignores_tokenisation_case_and_punctuation():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench import contribute
 from bench.cli import main
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.data import contribute
 
 GOOD = """
 code = "ibo"

@@ -2,9 +2,9 @@
 
 import pytest
 
-from bench.errors import BenchError
-from bench.formats import read_conll, read_jsonl, read_parallel_lines, read_text, read_tsv
-from bench.sources.masakhaner import FULL_TYPES, bio_labels
+from bench.core.errors import BenchError
+from bench.core.formats import read_conll, read_jsonl, read_parallel_lines, read_text, read_tsv
+from bench.data.sources.masakhaner import FULL_TYPES, bio_labels
 
 LABELS = frozenset(bio_labels(FULL_TYPES))
 

@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 from datasets import ClassLabel, Dataset, Features, Sequence, Value
 
-from bench.errors import BenchError
-from bench.source import load
-from bench.sources import SOURCES
+from bench.core.errors import BenchError
+from bench.data.source import SOURCES, load
 
 
 def _repo(root: Path, configs: dict[str, dict[str, Dataset]]) -> str:
@@ -179,9 +178,7 @@ def test_a_silent_hub_is_one_error_in_seconds(silent_hub, tmp_path, args, what):
 
 
 def test_an_answering_hub_is_used_as_before(answering_hub, tmp_path):
-    probe = (
-        "from bench import hub, backbone; print(hub.reachable(), backbone.resolve_backbone(None))"
-    )
+    probe = "from bench.core import hub; from bench.train import backbone; print(hub.reachable(), backbone.resolve_backbone(None))"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     out = subprocess.run(
         [sys.executable, "-c", probe],
@@ -195,7 +192,7 @@ def test_an_answering_hub_is_used_as_before(answering_hub, tmp_path):
 
 def test_a_silent_hub_gives_the_offline_default(silent_hub):
     """Offline, the default is the real pretrained encoder (me5_small), not a tiny stand-in."""
-    probe = "from bench import hub, backbone; b, why = backbone.resolve_backbone(None); "
+    probe = "from bench.core import hub; from bench.train import backbone; b, why = backbone.resolve_backbone(None); "
     probe += "print(hub.reachable(), b.name, b.package['upstream'], why)"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     out = subprocess.run(

@@ -6,9 +6,9 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from bench.kinds import KINDS
-from bench.task import get_task
-from bench.trainer import TrainConfig, train
+from bench.data.task import get_task
+from bench.train.kinds import KINDS
+from bench.train.trainer import TrainConfig, train
 
 CASES = [  # task, language whose split trains, setting, label source
     ("xnli", "en", "zero-shot"),
@@ -78,8 +78,8 @@ def test_tagging_labels_first_subtoken_only(tiny_backbone, data_root):
 def test_encoding_is_cached_per_content(tiny_backbone, data_root, tmp_path):
     """The second tokenisation of a split is read back from the cache file, equal to the
     first; another max length or other content gets another file."""
-    from bench.runner import encoded
-    from bench.source import LoadedSplit
+    from bench.data.source import LoadedSplit
+    from bench.runs.runner import encoded
 
     task = get_task("masakhaner")
     kind = KINDS[task.kind]

@@ -1,8 +1,8 @@
 import pytest
 
-from bench.errors import BenchError
-from bench.language import get_language, languages, parse_langs
-from bench.task import get_task
+from bench.core.errors import BenchError
+from bench.data.language import get_language, languages, parse_langs
+from bench.data.task import get_task
 from tests.conftest import KINYARWANDA
 
 

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from bench import leaderboard as lb
-from bench.errors import BenchError
-from bench.results import record_path, write_record
-from bench.task import get_task
+from bench.core.errors import BenchError
+from bench.data.task import get_task
+from bench.report import leaderboard as lb
+from bench.runs.records import record_path, write_record
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +187,7 @@ def test_latex_and_html_outputs_are_deterministic(tmp_path, gold, data_root):
 
 def test_committed_paper_tables_are_generated_from_the_records(tmp_path, data_root):
     """leaderboards/generated/ is `bench paper` over results/: regenerated, never typed."""
-    from bench.paths import REPO
+    from bench.core.paths import REPO
 
     written = lb.paper(REPO / "results", data_root, tmp_path)
     assert written, "no table specs in leaderboards/"

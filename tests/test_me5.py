@@ -8,9 +8,10 @@ import struct
 import numpy as np
 import pytest
 
-from bench.backbone import backbone_id, backbones, materialize
-from bench.packaged import build_key, dequantise_q4_0
-from bench.task import parse_tasks
+from bench.data.task import parse_tasks
+from bench.train.backbone import backbones
+from bench.train.build import backbone_id, materialize
+from bench.train.packaged import build_key, dequantise_q4_0
 
 FLORES = {"eng": "eng_Latn", "swa": "swh_Latn", "hau": "hau_Latn", "yor": "yor_Latn"}
 FLORES |= {"ibo": "ibo_Latn", "zul": "zul_Latn"}

@@ -10,13 +10,13 @@ from collections import Counter
 import pytest
 import torch
 
-from bench.backbone import Backbone
-from bench.contamination import normalise
-from bench.errors import BenchError
-from bench.language import get_language
-from bench.method import Context, parse_method, registry
-from bench.stages import monolingual_text, temperature_probs, temperature_sample
-from bench.task import get_task
+from bench.core.errors import BenchError
+from bench.data.contamination import normalise
+from bench.data.language import get_language
+from bench.data.task import get_task
+from bench.train.backbone import Backbone
+from bench.train.method import Context, parse_method, registry
+from bench.train.stages import monolingual_text, temperature_probs, temperature_sample
 from methods.adversarial import grad_reverse, grl_lambda
 from methods.backtranslation import entity_spans, mark, project
 
@@ -141,8 +141,8 @@ def test_adversarial_discriminator_trains_and_the_encoder_gets_the_reversed_grad
 ):
     from transformers import AutoTokenizer
 
-    from bench.kinds import KINDS
-    from bench.trainer import TrainConfig, train
+    from bench.train.kinds import KINDS
+    from bench.train.trainer import TrainConfig, train
     from methods.adversarial import Adversarial, AdversarialMethod, encoder_of
 
     ctx = _ctx(tmp_path, data_root, tiny_backbone, "xnli", ("swa", "hau"))
@@ -270,7 +270,7 @@ def test_backtranslation_yields_aligned_synthetic_examples(
         assert set(split.dataset["tgt"]) <= set(mono[:24])  # real target text, synthetic source
         assert all(split.dataset["synthetic"])
         # synthetic pairs teach one direction only
-        from bench.kinds import KINDS
+        from bench.train.kinds import KINDS
 
         enc = KINDS["translation"].encode(split.dataset, ctx.tokenizer, 48, ("eng", "hau"))
         assert set(enc["direction"]) == {"eng-hau"} and len(enc) == len(split.dataset)
@@ -289,8 +289,8 @@ def test_alignment_as_auxiliary_loss_during_fine_tuning(tiny_backbone, data_root
     adversarial on top, both objectives' metrics are logged."""
     from transformers import AutoTokenizer
 
-    from bench.kinds import KINDS
-    from bench.trainer import TrainConfig, train
+    from bench.train.kinds import KINDS
+    from bench.train.trainer import TrainConfig, train
 
     ctx = _ctx(tmp_path, data_root, tiny_backbone, "xnli", ("hau",))
     ctx.tokenizer = AutoTokenizer.from_pretrained(tiny_backbone)

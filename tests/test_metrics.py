@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from bench.metrics import comet_score, translation_scores
+from bench.train.metrics import comet_score, translation_scores
 from tests.conftest import make_tiny_backbone
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import contribute
 from bench.cli import main
-from bench.language import get_language
-from bench.task import get_task
+from bench.data import contribute
+from bench.data.language import get_language
+from bench.data.task import get_task
 
 LANGUAGE = """
 code = "{code}"

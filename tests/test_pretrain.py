@@ -7,8 +7,8 @@ import json
 import pytest
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-from bench.backbone import Backbone
-from bench.pretrain import build
+from bench.train.backbone import Backbone
+from bench.train.pretrain import build
 
 TOY = dict(
     tokenizer="wordpiece",

@@ -1,7 +1,7 @@
 import pytest
 
-from bench.errors import BenchError
-from bench.registry import Registry
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
 
 
 def test_lookup_by_name_and_alias():

@@ -1,4 +1,4 @@
-"""Row-sparse embedding updates equal dense AdamW (bench/rowsparse.py), through the trainer too."""
+"""Row-sparse embedding updates equal dense AdamW (bench/train/rowsparse.py), through the trainer too."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 
-from bench.rowsparse import RowSparseAdamW, clip_grad_norm_, sparse_embeddings
+from bench.train.rowsparse import RowSparseAdamW, clip_grad_norm_, sparse_embeddings
 
 
 class Tiny(torch.nn.Module):
@@ -116,8 +116,8 @@ def test_tied_embeddings_stay_dense() -> None:
 
 @pytest.mark.parametrize("precision", ["fp32", "amp-bf16"])
 def test_trainer_row_sparse_matches_dense(tmp_path, precision) -> None:
-    """bench.trainer.train with and without row-sparse updates gives the same weights."""
-    from bench.trainer import TrainConfig, seed_everything, train
+    """bench.train.trainer.train with and without row-sparse updates gives the same weights."""
+    from bench.train.trainer import TrainConfig, seed_everything, train
 
     class Model(Tiny):
         def forward(self, batch):  # the trainer's contract: (summed loss, targets)

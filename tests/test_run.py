@@ -8,7 +8,7 @@ import multiprocessing as mp
 import pytest
 
 from bench.cli import main
-from bench.results import read_predictions, record_path, write_atomic, write_record
+from bench.runs.records import read_predictions, record_path, write_atomic, write_record
 
 
 def run(capsys, *args):
@@ -189,32 +189,33 @@ def test_data_checksums_are_memoised_by_file_fingerprint(data_root, tmp_path, mo
     """A rerun does not parse unchanged files again; a changed file is parsed again."""
     import shutil
 
-    from bench import runner
-    from bench.language import get_language
-    from bench.task import get_task
+    from bench.data.language import get_language
+    from bench.data.task import get_task
+    from bench.runs import inputs
+    from bench.runs.plan import Group
 
     monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
     root = tmp_path / "mirror"
     for part in ("masakhaner2/hau",):
         shutil.copytree(data_root / part, root / part)
     task = get_task("masakhaner")
-    group = runner.Group(
+    group = Group(
         task, "in-language", 1, get_language("hau"), [get_language("hau")], ["target-dev"]
     )
-    first = runner.data_checksums(group, root)
+    first = inputs.data_checksums(group, root)
     assert set(first) == {"train", "target-dev:hau", "test:hau"}
     assert first["test:hau"] == task.load("ha", "test", "in-language", root).provenance["sha256"]
 
     def no_parsing(*args, **kwargs):
         raise AssertionError("parsed again")
 
-    monkeypatch.setattr(runner, "_load", no_parsing)
-    assert runner.data_checksums(group, root) == first
+    monkeypatch.setattr(inputs, "_load", no_parsing)
+    assert inputs.data_checksums(group, root) == first
     test_file = next(p for p in (root / "masakhaner2/hau").iterdir() if "test" in p.name)
     with test_file.open("a", encoding="utf-8") as f:
         f.write("\nKano B-LOC\n")
     with pytest.raises(AssertionError, match="parsed again"):
-        runner.data_checksums(group, root)
+        inputs.data_checksums(group, root)
 
 
 def test_selections_that_chose_the_same_step_are_tested_once(
@@ -222,7 +223,7 @@ def test_selections_that_chose_the_same_step_are_tested_once(
 ):
     """One evaluation: English dev and the target's dev both choose its step, so the two
     records share one pass over the test set (the same weights), with equal results."""
-    from bench.kinds import KINDS
+    from bench.train.kinds import KINDS
 
     kind, calls = KINDS["sequence-pair-classification"], []
     real = kind.predict

@@ -7,7 +7,7 @@ import random
 import pytest
 from seqeval.metrics import f1_score
 
-from bench.significance import (
+from bench.report.significance import (
     accuracy_test,
     aso,
     entity_counts,
@@ -132,7 +132,7 @@ def test_bootstrap_over_distinct_rows_is_the_row_bootstrap():
     rows one index at a time: same percentiles and p-value within Monte-Carlo error."""
     import numpy as np
 
-    from bench.significance import _bootstrap
+    from bench.report.significance import _bootstrap
 
     rng = np.random.default_rng(1)
     a = rng.integers(0, 3, size=(300, 3)).astype(float)

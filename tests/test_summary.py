@@ -1,7 +1,7 @@
 """The README's results table is `bench summary` over results/, regenerated, never typed."""
 
-from bench.paths import REPO
-from bench.summary import (
+from bench.core.paths import REPO
+from bench.report.summary import (
     ABLATION,
     COST,
     GRIDS,

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import sweep as sw
 from bench.cli import main
+from bench.core.errors import BenchError
+from bench.runs import cost, jobs, local, sweep
+from bench.runs import grid as dag
 
 TINY = ["--set", "max_steps=4", "--set", "evals=1"]
 
@@ -42,14 +44,14 @@ def records(root: Path) -> list[Path]:
 
 
 def test_dag_shares_adaptation_stages(tiny_backbone, data_root, isolated_outputs):
-    spec = sw.Spec(
+    spec = dag.Spec(
         methods=["baseline", "mlm", "adversarial", "full"],
         langs="sw,ha",
         tasks="xnli,flores",
         seeds="1,2",
         backbone=str(tiny_backbone),
     )
-    plan = sw.expand(spec, data_root, isolated_outputs / "results")
+    plan = dag.expand(spec, data_root, isolated_outputs / "results")
     # per method: xnli zero-shot 1 training per seed (both languages), flores 1 per language
     assert len(plan.runs) == 4 * (2 + 4) and not plan.done
     # adversarial only adds a loss: no stage; mlm and full adapt: one stage job each, shared
@@ -59,31 +61,31 @@ def test_dag_shares_adaptation_stages(tiny_backbone, data_root, isolated_outputs
     assert all(plan.needs[j] == mlm_stage for j in mlm_runs)
     assert mlm_stage.adapt_to == ("swa", "hau") and mlm_stage.stage_only
     assert all(j not in plan.needs for j in plan.runs if j.method in ("baseline", "adversarial"))
-    assert sw.Job.from_json(mlm_runs[0].to_json()) == mlm_runs[0]
+    assert dag.Job.from_json(mlm_runs[0].to_json()) == mlm_runs[0]
 
 
 def test_stage_jobs_built_by_an_earlier_sweep_are_shown_cached(
     tiny_backbone, data_root, isolated_outputs
 ):
-    spec = sw.Spec(methods=["mlm", "full"], langs="sw", tasks="xnli", backbone=str(tiny_backbone))
-    plan = sw.expand(spec, data_root, isolated_outputs / "results")
+    spec = dag.Spec(methods=["mlm", "full"], langs="sw", tasks="xnli", backbone=str(tiny_backbone))
+    plan = dag.expand(spec, data_root, isolated_outputs / "results")
     lines: list[str] = []
-    sw.show(plan, isolated_outputs / "results", lines.append, cache=isolated_outputs / "cache")
+    sweep.show(plan, isolated_outputs / "results", lines.append, cache=isolated_outputs / "cache")
     assert sum("to build" in line for line in lines[0].splitlines()) == 2
     mlm = next(s for s in plan.stages if s.method == "mlm")
-    marker = sw.stage_marker(isolated_outputs / "cache", mlm)
+    marker = jobs.stage_marker(isolated_outputs / "cache", mlm)
     marker.parent.mkdir(parents=True)
     marker.write_text(json.dumps({"label": mlm.label, "built_at": 0.0, "wall_s": 1.0}))
-    assert list(sw.built_stages(plan, isolated_outputs / "cache")) == [mlm]
+    assert list(jobs.built_stages(plan, isolated_outputs / "cache")) == [mlm]
     lines.clear()
-    sw.show(plan, isolated_outputs / "results", lines.append, cache=isolated_outputs / "cache")
+    sweep.show(plan, isolated_outputs / "results", lines.append, cache=isolated_outputs / "cache")
     table = lines[0].splitlines()
     assert any(line.startswith("stages of mlm") and "cached (built 1970" in line for line in table)
     assert any(line.startswith("stages of full") and "to build" in line for line in table)
 
 
 def _cost_record(results: Path, method: str, task: str, lang: str, seed: int, **extra) -> None:
-    from bench.results import record_path, write_atomic
+    from bench.runs.records import record_path, write_atomic
 
     config = {
         "backbone": "tiny",
@@ -124,11 +126,11 @@ def test_cost_of_a_grid_counts_each_training_and_stage_once(tmp_path):
             _cost_record(results, "full", "xnli", lang, seed, shared=shared, reports=reports)
     _cost_record(results, "full", "flores", "swa", 1, setting="in-language", reports=reports)
     _cost_record(results, "baseline", "flores", "yor", 1, setting="in-language")  # not in grid
-    seen = sw.trainings(results)
+    seen = cost.trainings(results)
     assert len(seen) == 4 and sum(e["records"] for e in seen.values()) == 6
-    assert [r["trainings"] for r in sw.cost_table(results)] == [1, 3]
-    spec = sw.Spec(methods=["full"], langs="sw,ha", backbone="tiny")
-    rows = {r["work"]: r for r in sw.grid_cost(spec, results)}
+    assert [r["trainings"] for r in cost.cost_table(results)] == [1, 3]
+    spec = dag.Spec(methods=["full"], langs="sw,ha", backbone="tiny")
+    rows = {r["work"]: r for r in cost.grid_cost(spec, results)}
     xnli = rows["xnli zero-shot training"]  # 600 s + 2 records x 60 s each
     assert xnli["count"] == 2 and xnli["minutes each (mean, min-max)"] == "12.0 (12.0-12.0)"
     assert rows["flores in-language training"]["count"] == 1
@@ -141,20 +143,20 @@ def test_the_estimate_goes_by_the_jobs_backbone(tmp_path):
     """A backbone's first runs are not priced at another backbone's minutes."""
     results = tmp_path / "results"
     _cost_record(results, "baseline", "xnli", "swa", 1)  # backbone "tiny": 600 s + 60 s
-    job = sw.Job("baseline", "xnli", "zero-shot", 2, "eng", ("swa",), ("source-dev",), ())
-    assert sw.estimate(sw.Plan(runs=[replace(job, backbone="tiny")]), results) == (660.0, 0)
-    assert sw.estimate(sw.Plan(runs=[replace(job, backbone="big")]), results) == (0.0, 1)
-    assert sw.estimate(sw.Plan(runs=[job]), results) == (660.0, 0)  # the default: any backbone
+    job = dag.Job("baseline", "xnli", "zero-shot", 2, "eng", ("swa",), ("source-dev",), ())
+    assert cost.estimate(dag.Plan(runs=[replace(job, backbone="tiny")]), results) == (660.0, 0)
+    assert cost.estimate(dag.Plan(runs=[replace(job, backbone="big")]), results) == (0.0, 1)
+    assert cost.estimate(dag.Plan(runs=[job]), results) == (660.0, 0)  # the default: any backbone
 
 
 def test_a_grids_cost_shows_peak_memory_where_records_have_it(tmp_path):
     results = tmp_path / "results"
-    spec = sw.Spec(methods=["baseline"], langs="sw,ha", backbone="tiny")
+    spec = dag.Spec(methods=["baseline"], langs="sw,ha", backbone="tiny")
     _cost_record(results, "baseline", "xnli", "swa", 1)  # an older record: no memory
-    assert "peak RSS GB (max)" not in sw.grid_cost(spec, results)[0]
+    assert "peak RSS GB (max)" not in cost.grid_cost(spec, results)[0]
     _cost_record(results, "baseline", "xnli", "hau", 2, rss=3000)
     _cost_record(results, "baseline", "xnli", "hau", 3, rss=5120)
-    (row, total) = sw.grid_cost(spec, results)
+    (row, total) = cost.grid_cost(spec, results)
     assert row["count"] == 3 and row["peak RSS GB (max)"] == "5.0"
     assert total["peak RSS GB (max)"] == ""
 
@@ -162,13 +164,13 @@ def test_a_grids_cost_shows_peak_memory_where_records_have_it(tmp_path):
 def test_spec_file_errors_are_clear(tmp_path):
     bad = tmp_path / "grid.toml"
     bad.write_text('methods = ["baseline"]\nseedz = [1, 2]\n')
-    with pytest.raises(sw.BenchError, match="unknown field.*seedz"):
-        sw.load_spec(bad)
+    with pytest.raises(BenchError, match="unknown field.*seedz"):
+        dag.load_spec(bad)
     bad.write_text('langs = "sw"\n')
-    with pytest.raises(sw.BenchError, match="'methods' is required"):
-        sw.load_spec(bad)
+    with pytest.raises(BenchError, match="'methods' is required"):
+        dag.load_spec(bad)
     bad.write_text('methods = ["baseline"]\nseeds = [1, 2]\nlangs = ["sw"]\n')
-    assert sw.load_spec(bad).seeds == "1,2"
+    assert dag.load_spec(bad).seeds == "1,2"
 
 
 def test_command_line_options_narrow_a_spec(capsys, tmp_path, tiny_backbone, data_root):
@@ -302,24 +304,24 @@ def test_a_job_can_span_two_cpu_ranks(
 
 
 def test_slurm_options_become_sbatch_parameters():
-    from bench.slurm import SlurmOptions, parse_slurm_args
+    from bench.runs.slurm import SlurmOptions, parse_slurm_args
 
     extra = parse_slurm_args(["constraint=a100", "--mail-type=END"])
     opts = SlurmOptions(
         partition="gpu", account="lab", qos="high", timeout_min=90, cpus_per_run=16,
         gpus_per_run=4, mem_gb_per_run=64, array_parallelism=8, extra=extra,
     )  # fmt: skip
-    run_params = opts.parameters(sw.Launch(ranks=4))
+    run_params = opts.parameters(local.Launch(ranks=4))
     assert run_params["ntasks_per_node"] == 4 and run_params["cpus_per_task"] == 4
     assert run_params["gpus_per_node"] == 4 and run_params["mem"] == "65536M"
     assert run_params["additional_parameters"] == {"constraint": "a100", "mail_type": "END"}
     assert (run_params["partition"], run_params["account"], run_params["qos"]) == (
         "gpu", "lab", "high",
     )  # fmt: skip
-    stage = opts.parameters(sw.Launch(ranks=4), stage=True)
+    stage = opts.parameters(local.Launch(ranks=4), stage=True)
     assert stage["ntasks_per_node"] == 1 and stage["cpus_per_task"] == 16
     assert stage["gpus_per_node"] == 1
-    assert "gpus_per_node" not in SlurmOptions().parameters(sw.Launch(ranks=2))  # CPU ranks
+    assert "gpus_per_node" not in SlurmOptions().parameters(local.Launch(ranks=2))  # CPU ranks
 
 
 def test_slurm_dry_run_prints_the_sbatch_lines(capsys, tiny_backbone, data_root, isolated_outputs):

@@ -4,9 +4,9 @@ from collections import Counter
 
 import pytest
 
-from bench.errors import BenchError
-from bench.language import get_language, languages, parse_langs
-from bench.task import SOURCE_LANGUAGE, TASKS, get_task, parse_setting, parse_tasks
+from bench.core.errors import BenchError
+from bench.data.language import get_language, languages, parse_langs
+from bench.data.task import SOURCE_LANGUAGE, TASKS, get_task, parse_setting, parse_tasks
 
 TARGETS = ["swa", "yor", "hau"]
 # Every registered target language x every task that covers it: new ones are tested automatically.

@@ -14,10 +14,10 @@ import torch
 import torch.multiprocessing as mp
 from transformers import AutoTokenizer
 
-from bench.batching import length_grouped_batches, padding_efficiency
-from bench.kinds import KINDS
-from bench.task import get_task
-from bench.trainer import TrainConfig, seed_everything, train
+from bench.data.task import get_task
+from bench.train.batching import length_grouped_batches, padding_efficiency
+from bench.train.kinds import KINDS
+from bench.train.trainer import TrainConfig, seed_everything, train
 from tests.conftest import DATA_ROOT, make_tiny_backbone
 
 LABELS = ["entailment", "neutral", "contradiction"]
@@ -161,7 +161,7 @@ def test_a_stale_extension_lock_does_not_hang_training(tmp_path, monkeypatch):
     env["MASTER_PORT"] = str(_free_port())
     Path(build).mkdir(parents=True, exist_ok=True)
     (Path(build) / "lock").touch()  # what the killed build left
-    init = "from bench.trainer import init_distributed; print(init_distributed())"
+    init = "from bench.train.trainer import init_distributed; print(init_distributed())"
     done = subprocess.run(
         [sys.executable, "-c", init], env=env, capture_output=True, text=True, timeout=180
     )

@@ -1,13 +1,13 @@
-"""Vocabulary compaction (`bench.vocab`): the same logits with a fraction of the rows."""
+"""Vocabulary compaction (`bench.train.vocab`): the same logits with a fraction of the rows."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from bench.kinds import KINDS
-from bench.task import get_task
-from bench.vocab import CompactEmbedding, compact
+from bench.data.task import get_task
+from bench.train.kinds import KINDS
+from bench.train.vocab import CompactEmbedding, compact
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def translating(tiny_bert, data_root):
 
 
 def test_translation_keeps_the_decoder_logits_of_the_target_pieces(translating, data_root):
-    from bench.vocab import compact_seq2seq
+    from bench.train.vocab import compact_seq2seq
 
     kind, module, tokenizer, encoded = translating
     batch = kind.collate(tokenizer)([encoded["train"][i] for i in range(16)])
@@ -114,7 +114,7 @@ def test_translation_keeps_the_decoder_logits_of_the_target_pieces(translating, 
 
 
 def test_translation_target_outside_the_kept_pieces_fails_loudly(translating):
-    from bench.vocab import compact_seq2seq
+    from bench.train.vocab import compact_seq2seq
 
     kind, module, tokenizer, encoded = translating
     compact_seq2seq(module, {"train": encoded["train"].select(range(2))}, tokenizer)

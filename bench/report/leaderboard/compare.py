@@ -1,0 +1,206 @@
+"""The ablation rows: every method against the baseline of the same backbone, setting and
+selection, per task, language and metric: mean ± std over seeds, absolute and relative change, a
+paired bootstrap over test examples on matching seeds (sacreBLEU's for BLEU/chrF++), Almost
+Stochastic Order over seeds, and Holm's correction across the table. Exercise:
+``bench leaderboard --backbone tiny_xlmr``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.report.leaderboard.collect import METRICS, Cell, Run, predictions
+from bench.report.leaderboard.integrity import check_integrity, collapsed
+
+ALPHA = 0.05
+
+
+@dataclass
+class Comparison:
+    p_bootstrap: float
+    aso_eps: float | None
+    p_adjusted: float = 1.0
+
+
+def _common_seeds(runs_a: list[Run], runs_b: list[Run]) -> list[int]:
+    """The seeds both sides have: comparisons pool the predictions of these, in seed order."""
+    return sorted({r.config["seed"] for r in runs_a} & {r.config["seed"] for r in runs_b})
+
+
+_COUNTS: dict[tuple, Any] = {}  # per build: entity counts, sacreBLEU statistics, gold entities
+
+
+def _entity_counts(path: Path, gold: list) -> np.ndarray:
+    """A record's per-sentence entity counts against its gold tags, once per build (the
+    baseline's are compared with every method's); `build` empties the memo."""
+    from bench.report.significance import entity_counts, entity_sets
+
+    key, gold_key = (path, id(gold)), ("gold entities", id(gold))
+    if gold_key not in _COUNTS:
+        _COUNTS[gold_key] = entity_sets(gold)
+    if key not in _COUNTS:
+        _COUNTS[key] = entity_counts(gold, predictions(path), _COUNTS[gold_key])
+    return _COUNTS[key]
+
+
+def _translation_stats(path: Path, gold: dict, direction: str, name: str) -> np.ndarray:
+    """A record's per-sentence sacreBLEU statistics in one direction, once per build."""
+    from bench.report.significance import translation_stats
+
+    key = (path, id(gold), direction, name)
+    if key not in _COUNTS:
+        _COUNTS[key] = translation_stats(name, predictions(path)[direction], gold[direction])
+    return _COUNTS[key]
+
+
+def _matching(cell: Cell, seeds: list[int]) -> list[Run]:
+    by_seed = {r.config["seed"]: r for r in cell.runs}
+    return [by_seed[s] for s in seeds]
+
+
+_COMPARISONS: dict[tuple, Comparison] = {}
+
+
+def compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Comparison:
+    """Method vs baseline on one column: paired bootstrap on pooled matching seeds + ASO.
+
+    Memoised by the records (path and predictions checksum), so the headline table reuses
+    the ablation table's comparisons in `bench paper`."""
+    key = tuple((r.path, r.predictions_sha) for r in method.runs + baseline.runs)
+    key += (len(method.runs), metric, n)
+    if key not in _COMPARISONS:
+        _COMPARISONS[key] = _compare(method, baseline, metric, gold, n)
+    return _COMPARISONS[key]
+
+
+def _compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Comparison:
+    from bench.report import significance as sig
+
+    task, lang = method.runs[0].config["task"], method.runs[0].config["lang"]
+    seeds = _common_seeds(method.runs, baseline.runs)
+    if not seeds:
+        p = float("nan")
+    elif task == "xnli":
+
+        def labels(cell: Cell) -> list:  # predicted labels pooled over matching seeds
+            return [x for r in _matching(cell, seeds) for x in predictions(r.path)]
+
+        gold_pooled = list(gold) * len(seeds)
+        p = sig.accuracy_test(labels(method), labels(baseline), gold_pooled, n)["p_value"]
+    elif task == "masakhaner":
+        counts_a = np.concatenate([_entity_counts(r.path, gold) for r in _matching(method, seeds)])
+        counts_b = np.concatenate(
+            [_entity_counts(r.path, gold) for r in _matching(baseline, seeds)]
+        )
+        p = sig.f1_test_counts(counts_a, counts_b, n)["p_value"]
+    else:
+        label = METRICS[task][metric][0]
+        direction = f"eng-{lang}" if label.startswith("en→") else f"{lang}-eng"
+        name = "bleu" if label.endswith("BLEU") else "chrf++"
+
+        def stats(cell: Cell) -> np.ndarray:  # pooled over matching seeds, as the hypotheses
+            runs = _matching(cell, seeds)
+            return np.concatenate([_translation_stats(r.path, gold, direction, name) for r in runs])
+
+        p = sig.translation_bootstrap(stats(method), stats(baseline), name, n)["p_value"]
+    eps = None
+    if len(method.runs) >= 2 and len(baseline.runs) >= 2:
+        eps = sig.aso(method.scores(metric), baseline.scores(metric))
+    return Comparison(float(p), eps)
+
+
+def gold_of(task: str, lang: str, setting: str, root: Path | None) -> Any:
+    """What the predictions are scored against, read from the task's test split."""
+    from bench.data.task import get_task
+
+    data = get_task(task).load(lang, "test", setting, root).dataset
+    if task == "xnli":
+        return list(data["label"])
+    if task == "masakhaner":
+        return list(data["tags"])
+    return {f"eng-{lang}": list(data["tgt"]), f"{lang}-eng": list(data["src"])}
+
+
+def status(task: str, scores: list[float], metric: int) -> str:
+    """MLPerf's convergence rule: ``ok``, ``1 collapsed`` (excluded from the mean) or
+    ``invalid`` (more than one collapsed, or every run: nothing would be left to average)."""
+    bad = sum(collapsed(task, s, metric) for s in scores)
+    if bad == 0:
+        return "ok"
+    return (
+        "1 collapsed" if bad == 1 < len(scores) else f"invalid ({bad} of {len(scores)} collapsed)"
+    )
+
+
+def kept(task: str, scores: list[float], metric: int) -> list[float]:
+    """The scores a cell's mean is taken over: all but the one excluded collapsed run."""
+    if status(task, scores, metric) != "1 collapsed":
+        return scores
+    return [s for s in scores if not collapsed(task, s, metric)]
+
+
+def build(
+    runs: list[Run], root: Path | None, samples: int = 1000, metrics: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per (backbone, setting, selection, method, column) with its statistics and,
+    for methods, the comparison with the baseline (Holm-adjusted within each table)."""
+    check_integrity(runs)
+    _COUNTS.clear()  # keyed by the gold lists of this build
+    cells: dict[tuple, Cell] = defaultdict(Cell)
+    for run in runs:
+        cells[run.cell].runs.append(run)
+    rows: list[dict[str, Any]] = []
+    golds: dict[tuple, Any] = {}
+    for (backbone, setting, selection, method, task, lang), cell in sorted(cells.items()):
+        for metric, (label, _) in enumerate(METRICS[task]):
+            if metrics is not None and label not in metrics:
+                continue
+            scores = cell.scores(metric)
+            state = status(task, scores, metric)
+            kept_scores = kept(task, scores, metric)
+            row: dict[str, Any] = {
+                "backbone": backbone,
+                "setting": setting,
+                "selection": selection,
+                "method": method,
+                "task": task,
+                "lang": lang,
+                "metric": label,
+                "mean": float(np.mean(kept_scores)),
+                "std": float(np.std(kept_scores, ddof=1)) if len(kept_scores) > 1 else 0.0,
+                "seeds": len(scores),
+                "scores": scores,
+                "status": state,
+                "mt": cell.runs[0].mt,
+            }
+            base = cells.get((backbone, setting, selection, "baseline", task, lang))
+            if method != "baseline" and base is not None:
+                key = (task, lang, setting)
+                if key not in golds:
+                    golds[key] = gold_of(task, lang, setting, root)
+                cmp = compare(cell, base, metric, golds[key], samples)
+                base_mean = float(np.mean(kept(task, base.scores(metric), metric)))
+                delta = row["mean"] - base_mean  # between the means the table shows
+                row.update(
+                    delta=delta,
+                    relative=100 * delta / base_mean if base_mean else float("nan"),
+                    p=cmp.p_bootstrap,
+                    aso=cmp.aso_eps,
+                    resamples=samples,
+                )
+            rows.append(row)
+    from bench.report.significance import holm
+
+    tables = defaultdict(dict)
+    for i, row in enumerate(rows):
+        if "p" in row and not np.isnan(row["p"]):
+            tables[(row["backbone"], row["setting"])][i] = row["p"]  # one family per table
+    for pvalues in tables.values():
+        for i, adjusted in holm(pvalues).items():
+            rows[i]["p_holm"] = adjusted
+    return rows

@@ -1,0 +1,146 @@
+"""``bench paper``: every table specified in leaderboards/*.toml (ablation or headline),
+regenerated from the records in all formats. A new table is a new spec. Exercise:
+``bench paper --out /tmp/generated``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.core.errors import BenchError
+from bench.core.paths import REPO
+from bench.data.language import parse_langs
+from bench.data.task import parse_tasks
+from bench.report.leaderboard.collect import load_runs, provenance
+from bench.report.leaderboard.compare import ALPHA, build
+from bench.report.leaderboard.html import html
+from bench.report.leaderboard.references import references, references_markdown
+from bench.report.leaderboard.render import SELECTION_TAG, csv, latex, markdown
+from bench.runs.plan import skipped
+
+SPEC_DIR = REPO / "leaderboards"
+
+
+SPEC_KEYS = {"title", "kind", "backbone", "tasks", "langs", "setting", "selection", "methods"}
+SPEC_KEYS |= {"metrics", "samples", "formats"}
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    from bench.core.formats import read_spec
+
+    spec = read_spec(path, SPEC_KEYS)
+    if spec.get("kind", "ablation") not in ("ablation", "headline"):
+        raise BenchError(f"{path}: kind must be 'ablation' or 'headline'")
+    return spec
+
+
+def headline(rows: list[dict[str, Any]], method: str = "full") -> str:
+    """Change of `method` over the baseline per language and averaged, absolute and relative,
+    with a 95% interval over seeds (±1.96 √(s_a²/n_a + s_b²/n_b)), per backbone and metric."""
+    import pandas as pd
+
+    out = []
+    for r in rows:
+        if r["method"] != method or "delta" not in r:
+            continue
+        base = next(
+            b
+            for b in rows
+            if b["method"] == "baseline"
+            and all(
+                b[k] == r[k] for k in ("backbone", "setting", "selection", "task", "lang", "metric")
+            )
+        )
+        half = 1.96 * np.sqrt(r["std"] ** 2 / r["seeds"] + base["std"] ** 2 / base["seeds"])
+        out.append(
+            {
+                "backbone": r["backbone"],
+                # zero-shot: English dev (true zero-shot) or the target's (an oracle); trained
+                # in-language, the target's dev set is simply the dev set
+                "selection": SELECTION_TAG.get(r["selection"], r["selection"]).strip(" []")
+                if r["setting"] == "zero-shot"
+                else r["selection"],
+                "task metric": f"{r['task']} {r['metric']}",
+                "lang": r["lang"] + (" (MT)" if r["mt"] else ""),
+                "delta": r["delta"],
+                "text": f"{r['delta']:+.2f} ± {half:.2f} ({r['relative']:+.1f}%)"
+                + ("*" if r.get("p_holm", 1.0) < ALPHA else ""),
+            }
+        )
+    if not out:
+        return f"no `{method}` and `baseline` records to compare yet\n"
+    df = pd.DataFrame(out)
+    keys = ["backbone", "selection", "task metric"]
+    table = df.pivot(index=keys, columns="lang", values="text")
+    table["average Δ"] = df.groupby(keys)["delta"].mean().map("{:+.2f}".format)
+    table = table.reset_index()
+    table.columns.name = None
+    text = HEADLINE_LEGEND.format(resamples=max(r.get("resamples", 0) for r in rows))
+    return table.fillna("").to_markdown(index=False) + "\n\n" + text + "\n"
+
+
+HEADLINE_LEGEND = (
+    "Cells: change of `full` over the baseline of the same backbone and selection, Δ ± the "
+    "half-width of a 95% normal interval over seeds (1.96 √(s_full²/n_full + s_base²/n_base)), "
+    f"and the relative change; * = significant at {ALPHA} by a paired bootstrap "
+    "({resamples:,} resamples) over the pooled "
+    "test predictions of matching seeds after Holm's correction across the table (flores: "
+    "sacreBLEU's paired bootstrap); MT = machine-translated test set; en-dev = checkpoint chosen "
+    "on English dev (true zero-shot), oracle = on the target's dev set (zero-shot rows; trained "
+    "in-language, target-dev is the ordinary choice). Per-seed scores, their "
+    "collapse flags and ASO are in the ablation table and its CSV."
+)
+
+
+def paper(
+    results: Path, root: Path | None, out_dir: Path, specs: list[Path] | None = None
+) -> list[Path]:
+    """Regenerate every table of the specs (default: leaderboards/*.toml) into out_dir."""
+    from bench.runs.records import write_atomic
+
+    written = []
+    for path in specs or sorted(SPEC_DIR.glob("*.toml")):
+        spec = load_spec(path)
+        runs = load_runs(
+            results,
+            backbone=spec.get("backbone"),
+            tasks=spec.get("tasks"),
+            langs=spec.get("langs"),
+            setting=spec.get("setting"),
+            selection=spec.get("selection"),
+        )
+        if spec.get("methods"):
+            runs = [r for r in runs if r.config["method"] in spec["methods"]]
+        if spec.get("kind") == "headline":  # backbones with records of both sides only
+            have = defaultdict(set)
+            for r in runs:
+                have[r.config["backbone"]].add(r.config["method"])
+            runs = [r for r in runs if len(have[r.config["backbone"]]) > 1]
+        rows = build(runs, root, spec.get("samples", 1000), spec.get("metrics")) if runs else []
+        title = f"<!-- generated by `bench paper` from {path.name}: do not edit -->\n# {spec['title']}\n\n"
+        outputs = {}
+        footer = references_markdown(references(spec.get("tasks"), spec.get("langs")))
+        footer += provenance(runs, "bench paper")
+        if spec.get("langs"):  # languages a task has no data for: said, not silently absent
+            langs = parse_langs(",".join(spec["langs"]))
+            tasks = parse_tasks(",".join(spec["tasks"]) if spec.get("tasks") else None)
+            notes = [line.removeprefix("skipped: ") for line in skipped(langs, tasks)]
+            footer += "".join(f"\nNot in this table: {n}.\n" for n in notes)
+        if spec.get("kind", "ablation") == "headline":
+            outputs["md"] = title + (headline(rows) + footer if rows else "no records yet\n")
+        else:
+            outputs["md"] = title + (markdown(rows) + footer if rows else "no records yet\n")
+            if rows:
+                outputs["csv"] = csv(rows)
+                outputs["tex"] = latex(rows)
+                outputs["html"] = html(rows)
+        for fmt, text in outputs.items():
+            if fmt in spec.get("formats", ["md", "csv", "tex", "html"]):
+                target = out_dir / f"{path.stem}.{fmt}"
+                write_atomic(target, text.encode())
+                written.append(target)
+    return written

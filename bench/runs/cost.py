@@ -1,0 +1,195 @@
+"""What sweeps cost, measured from the records: per training, per grid (the README's budget
+block), per (backbone, method), and the estimate of the work a plan has left.
+
+Exercise: ``bench sweep --spec sweeps/me5-baseline.toml --dry-run``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.runs.grid import Plan, Spec
+
+
+def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
+    """Measured cost of every finished training in `results`: one entry per training (the
+    records that share it counted once), with wall time, tokens and devices."""
+    out: dict[tuple, dict[str, Any]] = {}
+    for path in sorted((results / "runs").rglob("*.json")):
+        rec = json.loads(path.read_text())
+        c, t = rec["config"], rec["training"]
+        key = (
+            c["backbone"],
+            c["method"],
+            c["task"],
+            c["setting"],
+            c["seed"],
+            tuple(t.get("shared_by", [c["lang"]])),
+        )
+        entry = out.setdefault(
+            key,
+            {
+                "train_s": t["wall_s"],
+                "test_s": 0.0,
+                "tokens": t["tokens"],
+                "records": 0,
+                "devices": c.get("world_size", 1),
+                "device": rec["environment"]["hardware"].get("gpu") or "cpu",
+            },
+        )
+        entry["test_s"] += rec.get("test_wall_s", 0.0)
+        entry["records"] += 1
+        rss = t.get("peak_rss_mb")
+        if rss is not None:  # recorded since issue #16; the process's peak, testing included
+            entry["peak_rss_mb"] = max(rss, entry.get("peak_rss_mb", 0))
+        entry.setdefault("stages", {}).update(stages_of(rec))
+    return out
+
+
+def stages_of(record: dict[str, Any]) -> dict[tuple[str, str], float | None]:
+    """The adaptation stages a record's method used, as (kind, cache key) -> build seconds
+    (None where the record does not say): MLM, alignment, back-translated data per task and
+    language, and the translators that made it."""
+    out: dict[tuple[str, str], float | None] = {}
+    for name, rep in (record.get("method_reports") or {}).items():
+        if "key" in rep:
+            out[(name, rep["key"])] = rep.get("wall_s")
+        languages = rep.get("languages")
+        for part in languages.values() if isinstance(languages, dict) else ():
+            out[(f"{name} data", part["key"])] = part.get("wall_s")
+            if part.get("translator") and "translator_wall_s" in part:
+                out[("translator", part["translator"])] = part["translator_wall_s"]
+            elif part.get("translator"):
+                out.setdefault(("translator", part["translator"]), None)
+    return out
+
+
+def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
+    """Measured cost of a sweep spec's finished trainings and of the stages they used: one
+    row per (task, setting) and per stage kind, then the total (hours of one worker)."""
+    per_task, rss, stages = _measured(spec, results)
+    per_stage: dict[str, list[float | None]] = defaultdict(list)
+    for (kind, _), seconds in stages.items():
+        per_stage[f"stage: {kind}"].append(seconds)
+    items = [*sorted(per_task.items()), *sorted(per_stage.items())]
+    rows = [_cost_row(what, values) for what, values in items]
+    total = 0.0
+    for _, values in items:  # in the rows' order: the same float sum as the rows'
+        total += sum(v for v in values if v is not None)
+    if rss:  # only grids with memory in their records get the column (older ones: none)
+        for row in rows:
+            peaks = rss.get(row["work"])
+            row["peak RSS GB (max)"] = f"{max(peaks) / 1024:.1f}" if peaks else ""
+    if rows:
+        rows.append(
+            {
+                "work": "total",
+                "count": "",
+                "minutes each (mean, min-max)": "",
+                "hours": round(total / 3600, 2),
+                **({"peak RSS GB (max)": ""} if rss else {}),
+            }
+        )
+    return rows
+
+
+def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict]:
+    """The spec's finished trainings: seconds per (task, setting), their peak memory, and
+    the build seconds of every stage they used (None where not recorded)."""
+    from bench.data.language import parse_langs
+    from bench.data.task import parse_tasks
+    from bench.runs.request import parse_seeds
+
+    langs = {lang.code for lang in parse_langs(spec.langs)}
+    seeds = set(parse_seeds(spec.seeds))
+    settings = {  # the settings the spec's plan gives each task (its own first by default)
+        t.name: [s for s in spec.settings.split(",") if s.split(":")[0] in t.settings]
+        if spec.settings
+        else [t.settings[0]]
+        for t in parse_tasks(spec.tasks)
+    }
+    per_task: dict[str, list[float]] = defaultdict(list)
+    rss: dict[str, list[int]] = defaultdict(list)
+    stages: dict[tuple[str, str], float | None] = {}
+    for (bb, method, task, setting, seed, shared), e in trainings(results).items():
+        if (spec.backbone and bb != spec.backbone) or method not in spec.methods:
+            continue
+        if not set(shared) <= langs or setting not in settings.get(task, ()) or seed not in seeds:
+            continue
+        per_task[f"{task} {setting} training"].append(e["train_s"] + e["test_s"])
+        if "peak_rss_mb" in e:
+            rss[f"{task} {setting} training"].append(e["peak_rss_mb"])
+        for k, v in e.get("stages", {}).items():
+            stages[k] = v if v is not None else stages.get(k)
+    return per_task, rss, stages
+
+
+def _cost_row(what: str, values: list[float | None]) -> dict[str, Any]:
+    known = [v for v in values if v is not None]
+    minutes = [v / 60 for v in known]
+    spread = (
+        f"{sum(minutes) / len(minutes):.1f} ({min(minutes):.1f}-{max(minutes):.1f})"
+        if minutes
+        else "not recorded"
+    )
+    if minutes and len(known) < len(values):
+        spread += f"; {len(values) - len(known)} not recorded"
+    return {
+        "work": what,
+        "count": len(values),
+        "minutes each (mean, min-max)": spread,
+        "hours": round(sum(known) / 3600, 2),
+    }
+
+
+def estimate(plan: Plan, results: Path) -> tuple[float, int]:
+    """Seconds of work left, from the measured cost of finished trainings on the same backbone
+    of the same (method, task, setting), else the same (task, setting) under any method; and
+    how many jobs had no measurement to go by (a backbone's first runs: the tiny backbones'
+    minutes say nothing about a 118 M-parameter one's)."""
+    seen = trainings(results)
+    by_method: dict[tuple, list[float]] = defaultdict(list)
+    by_task: dict[tuple, list[float]] = defaultdict(list)
+    for (backbone, method, task, setting, _, _), e in seen.items():
+        for who in (backbone, None):  # None: a job on the default backbone, whichever it is
+            by_method[(who, method, task, setting)].append(e["train_s"] + e["test_s"])
+            by_task[(who, task, setting)].append(e["train_s"] + e["test_s"])
+    total, unknown = 0.0, 0
+    for job in plan.runs:
+        costs = by_method.get((job.backbone, job.method, job.task, job.setting)) or by_task.get(
+            (job.backbone, job.task, job.setting)
+        )
+        if costs:
+            total += sum(costs) / len(costs)
+        else:
+            unknown += 1
+    return total, unknown
+
+
+def cost_table(results: Path) -> list[dict[str, Any]]:
+    """What the finished trainings cost, per (backbone, method): trainings, records, hours."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for (backbone, method, *_), e in trainings(results).items():
+        row = rows.setdefault(
+            (backbone, method),
+            {
+                "backbone": backbone,
+                "method": method,
+                "trainings": 0,
+                "records": 0,
+                "hours": 0.0,
+                "tokens (M)": 0.0,
+                "device": e["device"],
+            },
+        )
+        row["trainings"] += 1
+        row["records"] += e["records"]
+        row["hours"] += (e["train_s"] + e["test_s"]) / 3600
+        row["tokens (M)"] += e["tokens"] / 1e6
+    for row in rows.values():
+        row["hours"] = round(row["hours"], 2)
+        row["tokens (M)"] = round(row["tokens (M)"], 1)
+    return [rows[k] for k in sorted(rows)]

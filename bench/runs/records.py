@@ -1,0 +1,147 @@
+"""Run records: one JSON file per (method, backbone, task, language, setting, selection, seed),
+written whole or not at all, plus a gzipped file of per-example predictions.
+
+The run id is the SHA-256 of the fully resolved config (data checksums, ZeRO stage, precision
+and world size included): a record whose id exists is skipped unless forced.
+Exercise: ``bench run --dry-run``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from bench.core.paths import REPO
+
+PACKAGES = (
+    "lowres-bench",
+    "torch",
+    "transformers",
+    "datasets",
+    "sacrebleu",
+    "unbabel-comet",
+    "seqeval",
+    "pandas",
+    "tabulate",
+    "typer",
+    "deepspeed",
+    "tokenizers",
+    "numpy",
+)
+
+
+def run_id(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+def record_path(results: Path, config: dict[str, Any]) -> Path:
+    c = config
+    name = f"{c['selection']}-seed{c['seed']}-{run_id(config)[:10]}.json"
+    return (
+        results / "runs" / c["task"] / c["lang"] / c["backbone"] / c["method"] / c["setting"] / name
+    )
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_record(path: Path, record: dict[str, Any], predictions: Any) -> None:
+    """Predictions first (their hash goes in the record), the record last: a record that
+    exists is always complete, and points at predictions that exist."""
+    blob = gzip.compress(json.dumps(predictions, ensure_ascii=False).encode("utf-8"), mtime=0)
+    pred_path = path.with_suffix(".predictions.json.gz")
+    write_atomic(pred_path, blob)
+    record = {
+        **record,
+        "predictions": {"file": pred_path.name, "sha256": hashlib.sha256(blob).hexdigest()},
+    }
+    write_atomic(path, (json.dumps(record, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def read_predictions(record_file: Path) -> Any:
+    record = json.loads(record_file.read_text())
+    return json.loads(
+        gzip.decompress((record_file.parent / record["predictions"]["file"]).read_bytes())
+    )
+
+
+def environment() -> dict[str, Any]:
+    """Package versions, git commit and dirty flag, hardware: for every record."""
+    import torch
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return {
+        "python": sys.version.split()[0],
+        "packages": versions,
+        "git": _git(),
+        "hardware": {
+            "platform": platform.platform(),
+            "cpu": _cpu_name(),
+            "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+    }
+
+
+def _git() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD") or None,
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def summary_line(path: Path) -> str:
+    rec = json.loads(path.read_text())
+    c, m = rec["config"], rec["metrics"]
+    if "accuracy" in m:
+        score = f"accuracy {m['accuracy']:.4f}"
+    elif "f1" in m:
+        score = f"F1 {m['f1']:.4f}"
+    else:
+        score = "  ".join(
+            f"{d} BLEU {v['bleu']:.2f} chrF++ {v['chrf++']:.2f}" for d, v in m.items()
+        )
+    flag = " [MT test]" if rec["machine_translated_test"] else ""
+    return f"{c['task']:<10} {c['lang']} {c['setting']:<11} {c['selection']:<10} seed {c['seed']}: {score}{flag}"
