@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 export BENCH_DATA_ROOT ?= $(abspath $(DATA))
 
-.PHONY: install test test-slurm test-integration test-all lint format run perf tables langs lock clean
+.PHONY: install install-browser test test-slurm test-integration test-all lint format run perf tables langs lock clean
 
 # One pinned environment: pip constraints keep torch on the 2.13.0 CPU build (no CUDA download).
 install: $(VENV)/.installed
@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install -q -c requirements/constraints.txt torch
 	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e ".[dev]"
 	touch $@
+
+install-browser:         ## Chromium + chromedriver for the leaderboard page test (Debian/Ubuntu, root)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
 
 test: install            ## fast tests (default pytest selection) + lint
 	$(BIN)/ruff check .

@@ -180,7 +180,8 @@ def test_latex_and_html_outputs_are_deterministic(tmp_path, gold, data_root):
     assert r"\toprule" in tex and r"\bottomrule" in tex and r"\textbf{" in tex
     assert tex.index(r"\textbf{") > tex.index("mlm &")  # the better method is bold
     page = lb.html(rows)
-    assert page.startswith("<!doctype html>") and "data:image/png;base64," in page
+    assert page.startswith("<!doctype html>") and "<svg" in page and 'id="view"' in page
+    assert "http://" not in page and "https://" not in page  # self-contained: no network
     again = lb.build(lb.load_runs(tmp_path), data_root, samples=100)
     assert lb.latex(again) == tex and lb.html(again) == page and lb.csv(again) == lb.csv(rows)
 
@@ -223,9 +224,12 @@ def test_headline_leaves_out_backbones_without_both_sides(tmp_path, gold, data_r
     spec.write_text(
         'title = "h"\nkind = "headline"\nmethods = ["baseline", "full"]\nsamples = 50\n'
     )
-    (written,) = lb.paper(results, data_root, tmp_path / "out", [spec])
-    text = written.read_text()
+    written = {p.name: p for p in lb.paper(results, data_root, tmp_path / "out", [spec])}
+    text = written["headline.md"].read_text()
     assert "xnli acc" in text and "Backbones: tiny (" in text and "other" not in text
+    page = written["headline.html"].read_text()  # the same page as the ablation's, and listed
+    assert "tiny · xnli" in page and "other ·" not in page
+    assert 'href="headline.html"' in written["index.html"].read_text()
 
 
 def test_a_bad_table_spec_is_a_clear_error(tmp_path):

@@ -49,8 +49,9 @@ def leaderboard(
     if not runs:
         raise BenchError("no run records match", hint="check the filters, or run `bench run` first")
     rows = lb.build(runs, resolve_root(data_root), samples)
-    text = lb.markdown(rows) + lb.references_markdown(lb.references(split(tasks), codes))
-    text += lb.provenance(runs, "bench " + " ".join(sys.argv[1:]))
+    footer = lb.references_markdown(lb.references(split(tasks), codes))
+    footer += lb.provenance(runs, "bench " + " ".join(sys.argv[1:]))
+    text = lb.markdown(rows) + footer
     if out is None:
         typer.echo(text)
         return
@@ -59,7 +60,9 @@ def leaderboard(
     write_atomic(out / "ablation.md", text.encode())
     write_atomic(out / "ablation.csv", lb.csv(rows).encode())
     write_atomic(out / "ablation.tex", lb.latex(rows).encode())
-    write_atomic(out / "ablation.html", lb.html(rows).encode())
+    write_atomic(
+        out / "ablation.html", lb.html(rows, "lowres-bench ablation", footer.strip()).encode()
+    )
     typer.echo(f"written: {out}/ablation.{{md,csv,tex,html}} ({len(runs)} records)")
 
 

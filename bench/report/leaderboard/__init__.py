@@ -24,7 +24,7 @@ from bench.report.leaderboard.collect import (  # noqa: F401
     provenance,
 )
 from bench.report.leaderboard.compare import ALPHA, Comparison, build, compare  # noqa: F401
-from bench.report.leaderboard.html import chart_png, html  # noqa: F401
+from bench.report.leaderboard.html import html, views  # noqa: F401
 from bench.report.leaderboard.integrity import FLOOR, check_integrity, collapsed, constant  # noqa: F401
 from bench.report.leaderboard.paper import headline, load_spec, paper  # noqa: F401
 from bench.report.leaderboard.references import references, references_markdown  # noqa: F401
