@@ -10,7 +10,6 @@ legend and the provenance under the table. Exercise: ``bench paper`` then open
 from __future__ import annotations
 
 import html as html_lib
-import json
 import math
 from collections import defaultdict
 from typing import Any
@@ -43,8 +42,8 @@ PAGE_LEGEND = (
     "the pooled test predictions of matching seeds, {resamples:,} resamples; flores: sacreBLEU's "
     "paired bootstrap). Bold: the best valid mean of the column. Hover a cell for its seeds' "
     "values, std, n, p and ASO ε_min. ‡ one collapsed run excluded (MLPerf rule); ✗ greyed: more "
-    "than one collapsed run, the cell is invalid; MT: machine-translated test set; fewer than "
-    f"{MIN_SEEDS} seeds in a cell shows in its n. Zero-shot checkpoints are chosen on English dev "
+    "than one collapsed run, the cell is invalid; MT: machine-translated test set; cells of fewer "
+    f"than {MIN_SEEDS} seeds say so on hover. Zero-shot checkpoints are chosen on English dev "
     "[en-dev] (true zero-shot) or on the target's dev set [oracle]. avg: the mean of the "
     "language means over the languages every row has (named on hover)."
 )
@@ -106,6 +105,8 @@ def _tone(row: dict[str, Any]) -> str:
 def _hover(row: dict[str, Any]) -> str:
     seeds = ", ".join(f"{s:.2f}" for s in row["scores"])
     lines = [f"seeds: {seeds}", f"mean {row['mean']:.4f}, std {row['std']:.2f}, n={row['seeds']}"]
+    if row["seeds"] < MIN_SEEDS:
+        lines[-1] += f" (fewer than {MIN_SEEDS} seeds)"
     if row["status"] != "ok":
         lines.append(f"collapsed: {row['status']}")
     if "delta" in row:
@@ -296,7 +297,6 @@ def html(rows: list[dict[str, Any]], title: str = "lowres-bench ablation", notes
         f"<h2>{e(view_label(v))}</h2>{_table(v)}{_chart(v)}</section>"
         for v in all_views
     )
-    meta = json.dumps({"views": [view_label(v) for v in all_views]}, ensure_ascii=False)
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
@@ -311,6 +311,5 @@ def html(rows: list[dict[str, Any]], title: str = "lowres-bench ablation", notes
             if notes
             else ""
         )
-        + f"<script type='application/json' id='views'>{e(meta)}</script>"
-        f"<script>{SCRIPT}</script></body></html>\n"
+        + f"<script>{SCRIPT}</script></body></html>\n"
     )
