@@ -192,12 +192,12 @@ def suite_translator(
     from bench.data.task import get_task
     from bench.train.build import materialize
     from bench.train.kinds import KINDS
-    from bench.train.recipe import train_config
+    from bench.train.recipe import model_options, train_config
 
     task = get_task("flores")
-    cfg, max_length = train_config(
-        ctx.backbone, task, seed, {"max_steps": str(max_steps)} if max_steps else {}
-    )
+    overrides = {"max_steps": str(max_steps)} if max_steps else {}
+    cfg, max_length = train_config(ctx.backbone, task, seed, overrides)
+    model = model_options(ctx.backbone, task, overrides)
     train_split = task.load(lang, "train", root=ctx.root)
     key = stage_key(
         method="translator",
@@ -205,6 +205,7 @@ def suite_translator(
         train=asdict(cfg),
         max_length=max_length,
         data=train_split.provenance["sha256"],
+        **({"model": model} if model else {}),  # keys of recipes without one stay as they were
     )
 
     def build(work: Path) -> dict[str, Any]:
@@ -221,7 +222,7 @@ def suite_translator(
         kind.add_tags(tokenizer, list(codes))
         encoded = kind.encode(train_split.dataset, tokenizer, max_length, codes)
         seed_everything(seed)
-        module = kind.build(folder, None, tokenizer)
+        module = kind.build(folder, None, tokenizer, **model)
         with bar(f"back-translation model eng<->{lang.code}", total=cfg.max_steps) as tick:
             result = train(
                 module, encoded, kind.collate(tokenizer), cfg, work / "train", progress=tick
@@ -231,6 +232,7 @@ def suite_translator(
         return {
             "language": lang.code,
             "train": asdict(cfg),
+            "model": model,
             "data": train_split.provenance["sha256"],
             "steps": result.steps,
             "loss_curve": result.curve,

@@ -99,3 +99,38 @@ def test_encoding_is_cached_per_content(tiny_backbone, data_root, tmp_path):
     )
     encoded(kind, other, tokenizer, 48, labels, tmp_path)
     assert len(list((tmp_path / "encoded").glob("*.arrow"))) == 3
+
+
+def test_a_shallow_decoder_keeps_the_backbones_first_layers(tiny_bert):
+    """``decoder_layers = N`` (a translation recipe key): the decoder is the backbone's first N
+    layers, weights and all, with new cross-attention; the encoder stays whole."""
+    from transformers import AutoModel
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
+    backbone = AutoModel.from_pretrained(tiny_bert)
+    depth = backbone.config.num_hidden_layers
+    assert depth > 1
+    model = KINDS["translation"].build(tiny_bert, None, tokenizer, decoder_layers=1).model
+    assert len(model.encoder.encoder.layer) == depth
+    assert len(model.decoder.bert.encoder.layer) == model.decoder.config.num_hidden_layers == 1
+    kept = model.decoder.bert.encoder.layer[0].attention.self.query.weight
+    assert torch.equal(kept, backbone.encoder.layer[0].attention.self.query.weight)
+    full = KINDS["translation"].build(tiny_bert, None, tokenizer).model
+    assert len(full.decoder.bert.encoder.layer) == depth
+
+
+def test_model_options_are_checked_and_kept_out_of_the_optimiser_settings():
+    from bench.core.errors import BenchError
+    from bench.train.backbone import backbones
+    from bench.train.recipe import model_options, train_config
+
+    me5, flores, ner = backbones().get("me5_small"), get_task("flores"), get_task("masakhaner")
+    train_config(me5, flores, 1, {"decoder_layers": "2"})  # not a TrainConfig field: no error
+    assert model_options(me5, flores, {"decoder_layers": "2"})["decoder_layers"] == 2
+    assert model_options(me5, ner, {}) == {}
+    with pytest.raises(BenchError, match="does not apply to task masakhaner"):
+        model_options(me5, ner, {"decoder_layers": "2"})
+    with pytest.raises(BenchError, match="expected a positive number"):
+        model_options(me5, flores, {"decoder_layers": "0"})
+    with pytest.raises(BenchError, match="expected a int"):
+        model_options(me5, flores, {"decoder_layers": "two"})

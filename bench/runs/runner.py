@@ -33,7 +33,7 @@ from bench.train.backbone import Backbone
 from bench.train.build import backbone_id, materialize
 from bench.train.kinds import KINDS
 from bench.train.method import Composition, Context
-from bench.train.recipe import train_config
+from bench.train.recipe import model_options, train_config
 from bench.train.trainer import TrainConfig, TrainResult, seed_everything, train
 
 
@@ -46,6 +46,7 @@ def base_config(
     max_length: int,
     checksums: dict[str, str],
     world: int,
+    model: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     config = {
         "method": method.name,
@@ -61,6 +62,8 @@ def base_config(
     }
     if compacts(backbone):  # set only where used: other run ids stay as they were
         config["compact_vocab"] = True
+    if model:  # likewise: only a recipe that shapes the model (a shallow decoder) records it
+        config["model"] = model
     if method.methods:  # the baseline's config (and so its run ids) stays as it was
         config["methods"] = method.config()
         config["adapted_to"] = sorted(lang.code for lang in (group.adapt_to or group.targets))
@@ -95,7 +98,10 @@ def pending(
     cfg, max_length = train_config(backbone, group.task, group.seed, request.overrides)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     checksums = data_checksums(group, root)
-    base = base_config(group, request.method, backbone, root, cfg, max_length, checksums, world)
+    model = model_options(backbone, group.task, request.overrides)
+    base = base_config(
+        group, request.method, backbone, root, cfg, max_length, checksums, world, model
+    )
     todo = {}
     for lang in group.targets:
         for sel in group.selections:
@@ -246,7 +252,8 @@ def encode(work: Work) -> None:
 
 def build_model(work: Work) -> None:
     seed_everything(work.group.seed)
-    work.module = work.kind.build(work.folder, work.labels, work.ctx.tokenizer)
+    options = work.base.get("model", {})  # the recipe's model shape (translation: decoder depth)
+    work.module = work.kind.build(work.folder, work.labels, work.ctx.tokenizer, **options)
     if compacts(work.request.backbone):  # the same logits, a fraction of the rows to update
         from bench.train.vocab import compact_run
 

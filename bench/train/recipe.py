@@ -1,5 +1,7 @@
 """A run's training recipe: the trainer's defaults, then the backbone spec's recipe for the task,
-then ``--set`` overrides, checked and cast to `TrainConfig`'s types.
+then ``--set`` overrides, checked and cast to `TrainConfig`'s types. A few recipe keys shape the
+model rather than its optimisation (`MODEL_OPTIONS`, e.g. a translation decoder's depth): they go
+to the task kind's ``build`` and into the run's config as ``model``.
 
 Exercise: ``bench backbone list`` (the recipes), ``bench run --set lr=3e-5 --dry-run``.
 """
@@ -14,12 +16,40 @@ from bench.data.task import Task
 from bench.train.backbone import Backbone
 from bench.train.trainer import TrainConfig
 
+# key -> (type, the task kinds it applies to, what it does)
+MODEL_OPTIONS: dict[str, tuple[type, tuple[str, ...], str]] = {
+    "decoder_layers": (int, ("translation",), "decoder depth: the backbone's first N layers"),
+}
+
+
+def model_options(backbone: Backbone, task: Task, overrides: dict[str, str]) -> dict[str, Any]:
+    """The recipe's model-shaping keys for `task` (after ``--set``), checked and cast."""
+    values: dict[str, Any] = {**backbone.recipe(task.name), **overrides}
+    out: dict[str, Any] = {}
+    for key, (cast, kinds, what) in MODEL_OPTIONS.items():
+        if key not in values:
+            continue
+        if task.kind not in kinds:
+            raise BenchError(
+                f"{key} ({what}) does not apply to task {task.name} ({task.kind})",
+                hint=f"it applies to {', '.join(kinds)} tasks; drop it from --set or the recipe",
+            )
+        try:
+            out[key] = cast(values[key])
+        except ValueError:
+            raise BenchError(f"{key}={values[key]}: expected a {cast.__name__}") from None
+        if out[key] < 1:
+            raise BenchError(f"{key}={out[key]}: expected a positive number")
+    return out
+
 
 def train_config(
     backbone: Backbone, task: Task, seed: int, overrides: dict[str, str]
 ) -> tuple[TrainConfig, int]:
     """Defaults -> backbone recipe -> --set overrides; returns (TrainConfig, max_length)."""
     values: dict[str, Any] = {**backbone.recipe(task.name), **overrides}
+    for key in MODEL_OPTIONS:  # model_options() reads these
+        values.pop(key, None)
     max_length = int(values.pop("max_length", 128))
     max_length = min(max_length, backbone.max_length or max_length)
     known = {f.name: f.type for f in fields(TrainConfig)}
@@ -28,7 +58,7 @@ def train_config(
         if key not in known:
             raise BenchError(
                 f"unknown setting --set {key}",
-                hint=f"known: max_length, {', '.join(sorted(known))}",
+                hint=f"known: max_length, {', '.join(sorted([*known, *MODEL_OPTIONS]))}",
             )
         default = getattr(cfg, key)
         cast = type(default) if default is not None else int

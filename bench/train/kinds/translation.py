@@ -64,10 +64,16 @@ class Seq2Seq(torch.nn.Module):
         return loss, (labels != IGNORE).sum()  # a tensor: no host sync in the step
 
 
-def build(folder: Path, labels: list[str] | None, tokenizer: Any) -> torch.nn.Module:
+def build(
+    folder: Path, labels: list[str] | None, tokenizer: Any, decoder_layers: int | None = None
+) -> torch.nn.Module:
+    """Encoder and decoder both from `folder`; with `decoder_layers`, the decoder keeps only
+    the backbone's first N layers (a deep encoder and a shallow decoder, Kasai et al. 2021:
+    most of the cost of training and of beam search is the decoder's)."""
     from transformers import EncoderDecoderModel
 
-    model = EncoderDecoderModel.from_encoder_decoder_pretrained(str(folder), str(folder))
+    shallow = {"decoder_num_hidden_layers": decoder_layers} if decoder_layers else {}
+    model = EncoderDecoderModel.from_encoder_decoder_pretrained(str(folder), str(folder), **shallow)
     model.encoder.resize_token_embeddings(len(tokenizer))
     model.decoder.resize_token_embeddings(len(tokenizer))
     model.config.decoder_start_token_id = tokenizer.cls_token_id
