@@ -254,3 +254,30 @@ def test_published_references_are_listed_apart_with_their_sources(tmp_path):
     bad.write_text('[[reference]]\nmodel = "x"\n')
     with pytest.raises(BenchError, match="lacks metric, source, task, values"):
         lb.references(path=bad)
+
+
+def test_a_claims_spec_checks_each_method_against_the_claim(tmp_path, gold, data_root):
+    """`bench paper` with a claims spec: a row per method, the verdict from real bootstraps."""
+    results = tmp_path / "results"
+    for seed in (1, 2, 3):
+        write(results, "baseline", seed, noisy(gold, 0.30, seed), gold)
+        write(results, "full", seed, noisy(gold, 0.60, 10 + seed), gold)  # ~+40% accuracy
+        write(results, "mlm", seed, noisy(gold, 0.33, 20 + seed), gold)
+        write(results, "full", seed, noisy(gold, 0.6, 30 + seed), gold, selection="target-dev")
+    spec = tmp_path / "claims.toml"
+    spec.write_text(
+        'title = "c"\nkind = "claims"\nlangs = ["swa"]\nmethods = ["baseline", "mlm", "full"]\n'
+        "samples = 200\n[[claims]]\nclaim = \"+30% accuracy\"\ntask = \"xnli\"\n"
+        'setting = "zero-shot"\nselection = "source-dev"\nmetrics = ["acc"]\nrelative = 30\n'
+    )
+    written = {p.name: p for p in lb.paper(results, data_root, tmp_path / "out", [spec])}
+    lines = written["claims.md"].read_text().splitlines()
+    full = next(line for line in lines if "| full " in line)
+    mlm = next(line for line in lines if "| mlm " in line)
+    assert full.split("|")[-2].strip() == "reproduced"
+    assert mlm.split("|")[-2].strip() in ("not reproduced", "not significant")  # ~+3 points
+    assert sum("| full " in line for line in lines) == 1  # the oracle selection is not read
+    assert "claims.csv" in written
+    spec.write_text('title = "c"\nkind = "ablation"\n[[claims]]\nclaim = "x"\n')
+    with pytest.raises(BenchError, match="belong to a spec of kind"):
+        lb.load_spec(spec)

@@ -72,13 +72,17 @@ def paper(
         "leaderboards/generated"
     ),
     data_root: DataRoot = None,
+    spec: Annotated[
+        list[Path] | None,
+        typer.Option(help="Only this spec (repeatable; default: every leaderboards/*.toml)."),
+    ] = None,
 ) -> None:
     """Regenerate every table specified in leaderboards/*.toml (a new table is a new spec)."""
     from bench.core.paths import results_dir
     from bench.data.source import data_root as resolve_root
     from bench.report import leaderboard as lb
 
-    for path in lb.paper(results_dir(), resolve_root(data_root), out):
+    for path in lb.paper(results_dir(), resolve_root(data_root), out, spec or None):
         typer.echo(f"written: {path}")
 
 
