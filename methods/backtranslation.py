@@ -26,10 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from bench.train.method import Context, Method
 from bench.train.stages import cached_stage, monolingual_text, stage_key
+from methods.translators import HubTranslator, SuiteTranslator, suite_translator
 
 OPEN, CLOSE = "[", "]"  # EasyProject's markers
 
@@ -100,146 +99,6 @@ def project(translation: str, types: list[str]) -> tuple[list[str], list[str]] |
     if inside or spans != len(types) or not words:
         return None
     return words, tags
-
-
-# --- translators -------------------------------------------------------------------------------
-
-
-class SuiteTranslator:
-    """The flores task's own en↔xx model (tags ``<2xx>``/``<2eng>`` on the source)."""
-
-    def __init__(self, folder: Path) -> None:
-        from transformers import AutoTokenizer, EncoderDecoderModel
-
-        from bench.train.kinds.common import accelerator
-
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = EncoderDecoderModel.from_pretrained(folder).eval().to(accelerator())
-
-    @torch.no_grad()
-    def __call__(
-        self, texts: list[str], src: str, tgt: str, sample: bool, beams: int, batch: int, seed: int
-    ) -> list[str]:
-        from bench.train.kinds.common import device_of, eval_batches, pad
-        from bench.train.kinds.translation import tag
-
-        tok = self.tokenizer
-        limit = self.model.decoder.config.max_position_embeddings - 4
-        ids = tok([f"{tag(tgt)} {t}" for t in texts], truncation=True, max_length=limit)[
-            "input_ids"
-        ]
-        out = [""] * len(texts)
-        torch.manual_seed(seed)
-        for chunk in eval_batches([len(x) for x in ids], batch):
-            x = pad([ids[i] for i in chunk], tok.pad_token_id).to(device_of(self.model))
-            gen = self.model.generate(
-                input_ids=x,
-                attention_mask=(x != tok.pad_token_id).long(),
-                do_sample=sample,
-                top_k=0 if sample else None,
-                num_beams=1 if sample else beams,
-                max_new_tokens=min(limit, int(x.shape[1] * 1.5) + 8),
-            )
-            for i, text in zip(chunk, tok.batch_decode(gen, skip_special_tokens=True), strict=True):
-                out[i] = text.strip()
-        return out
-
-
-class HubTranslator:
-    """A hub sequence-to-sequence MT model with FLORES-200 language codes (NLLB)."""
-
-    def __init__(self, model_id: str) -> None:
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-        from bench.train.kinds.common import accelerator
-
-        self.tokenizer = AutoTokenizer.from_pretrained(model_id)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_id).eval().to(accelerator())
-
-    @torch.no_grad()
-    def __call__(
-        self, texts: list[str], src: str, tgt: str, sample: bool, beams: int, batch: int, seed: int
-    ) -> list[str]:
-        from bench.data.language import get_language
-
-        src_code = get_language(src).datasets["flores200"]
-        tgt_code = get_language(tgt).datasets["flores200"]
-        self.tokenizer.src_lang = src_code
-        forced = self.tokenizer.convert_tokens_to_ids(tgt_code)
-        torch.manual_seed(seed)
-        out = []
-        for i in range(0, len(texts), batch):
-            enc = self.tokenizer(
-                texts[i : i + batch], return_tensors="pt", padding=True, truncation=True
-            ).to(self.model.device)
-            gen = self.model.generate(
-                **enc,
-                forced_bos_token_id=forced,
-                do_sample=sample,
-                top_k=0 if sample else None,
-                num_beams=1 if sample else beams,
-                max_new_tokens=256,
-            )
-            out += [t.strip() for t in self.tokenizer.batch_decode(gen, skip_special_tokens=True)]
-        return out
-
-
-def suite_translator(
-    ctx: Context, lang: Any, seed: int, max_steps: int = 0
-) -> tuple[Path, dict[str, Any]]:
-    """The flores model for `lang`, fine-tuned from the (unadapted) backbone with its flores
-    recipe: a cached stage shared by every method, task and seed that back-translates."""
-    from bench.data.task import get_task
-    from bench.train.build import materialize
-    from bench.train.kinds import KINDS
-    from bench.train.recipe import model_options, train_config
-
-    task = get_task("flores")
-    overrides = {"max_steps": str(max_steps)} if max_steps else {}
-    cfg, max_length = train_config(ctx.backbone, task, seed, overrides)
-    model = model_options(ctx.backbone, task, overrides)
-    train_split = task.load(lang, "train", root=ctx.root)
-    key = stage_key(
-        method="translator",
-        input=ctx.backbone_key,
-        train=asdict(cfg),
-        max_length=max_length,
-        data=train_split.provenance["sha256"],
-        **({"model": model} if model else {}),  # keys of recipes without one stay as they were
-    )
-
-    def build(work: Path) -> dict[str, Any]:
-        from transformers import AutoTokenizer
-
-        from bench.core.progress import bar
-        from bench.train.trainer import seed_everything, train
-
-        started = time.perf_counter()
-        kind = KINDS["translation"]
-        folder, _ = materialize(ctx.backbone, ctx.root, ctx.cache)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        codes = ("eng", lang.code)
-        kind.add_tags(tokenizer, list(codes))
-        encoded = kind.encode(train_split.dataset, tokenizer, max_length, codes)
-        seed_everything(seed)
-        module = kind.build(folder, None, tokenizer, **model)
-        with bar(f"back-translation model eng<->{lang.code}", total=cfg.max_steps) as tick:
-            result = train(
-                module, encoded, kind.collate(tokenizer), cfg, work / "train", progress=tick
-            )
-        module.model.save_pretrained(work / "out")
-        tokenizer.save_pretrained(work / "out")
-        return {
-            "language": lang.code,
-            "train": asdict(cfg),
-            "model": model,
-            "data": train_split.provenance["sha256"],
-            "steps": result.steps,
-            "loss_curve": result.curve,
-            "wall_s": round(time.perf_counter() - started, 1),
-        }
-
-    return cached_stage(ctx.cache, f"translator-{ctx.backbone.name}-{lang.code}", key, build)
 
 
 # --- the method --------------------------------------------------------------------------------
@@ -333,6 +192,7 @@ class BackTranslation(Method):
         return rows, {k: v for k, v in report.items() if k != "translator"} | {
             "translator": translator_id,  # its training time, for the cost of a grid:
             "translator_wall_s": report["translator"].get("wall_s"),
+            "translator_dev": report["translator"].get("dev"),  # its BLEU / chrF++ on dev
         }
 
     def _translate(self, kind: str, source: Any, code: str, translate: Any):

@@ -263,6 +263,9 @@ def test_backtranslation_yields_aligned_synthetic_examples(
     report = added[1] if added else ctx.reports["backtranslation"]
     lang = report["languages"]["hau"]
     assert lang["translator"] and lang["sample"] == lang["sample"][:5]
+    dev = lang["translator_dev"]  # the translator's own quality, both directions, on dev
+    assert dev["lines"] == 200 and dev["split"] == "flores200 validation"
+    assert set(dev) >= {"eng-hau", "hau-eng"} and 0 <= dev["hau-eng"]["chrf++"] <= 100
     if task == "flores":
         split, _ = added
         assert split.provenance["synthetic"] and len(split.dataset) == lang["rows"] > 0
