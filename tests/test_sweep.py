@@ -189,6 +189,32 @@ def test_command_line_options_narrow_a_spec(capsys, tmp_path, tiny_backbone, dat
     assert all("seed 1" in j for j in jobs)
 
 
+def test_a_search_tries_every_combination_once_and_writes_apart(
+    capsys, tmp_path, tiny_backbone, data_root, isolated_outputs, monkeypatch
+):
+    """``[search]``: each combination of a method's values is a job; a method the values do not
+    concern runs once; ``results`` sends the records to their own folder."""
+    spec_file = tmp_path / "search.toml"
+    spec_file.write_text(
+        f'methods = ["baseline", "mlm"]\nbackbone = "{tiny_backbone}"\nlangs = ["sw"]\n'
+        'tasks = ["xnli"]\nseeds = [1]\nsettings = ["zero-shot"]\nresults = "x/search"\n'
+        '[search]\n"mlm.steps" = [5, 10]\n"mlm.lr" = [1e-4, 3e-4]\n'
+    )
+    spec = dag.load_spec(spec_file)
+    items = sorted(r.items for r in dag.requests(spec))
+    assert len(items) == 5 and () in items  # the baseline once, mlm 2 x 2
+    assert ("mlm.lr=0.0003", "mlm.steps=10") in items
+    monkeypatch.setattr("bench.core.paths.REPO", tmp_path)
+    code, out, _ = run(
+        capsys, "sweep", "--spec", str(spec_file), "--dry-run", "--data-root", str(data_root)
+    )
+    assert code == 0 and "mlm xnli zero-shot swa seed 1 [mlm.lr=0.0001 mlm.steps=5]" in out
+    assert os.environ["BENCH_RESULTS"] == str(tmp_path / "x/search")
+    spec_file.write_text('methods = ["mlm"]\n[search]\n"mlm.steps" = []\n')
+    with pytest.raises(BenchError, match="must be a non-empty list"):
+        dag.load_spec(spec_file)
+
+
 @pytest.mark.integration
 def test_a_failing_job_is_recorded_and_the_others_finish(
     capsys, tiny_backbone, data_root, isolated_outputs

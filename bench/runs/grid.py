@@ -41,10 +41,11 @@ class Job:
 
     @property
     def label(self) -> str:
+        settings = f" [{' '.join(self.overrides)}]" if self.overrides else ""  # a search's values
         if self.stage_only:
-            return f"stages of {self.method} ({','.join(self.adapt_to)})"
+            return f"stages of {self.method} ({','.join(self.adapt_to)}){settings}"
         langs = ",".join(self.targets)
-        return f"{self.method} {self.task} {self.setting} {langs} seed {self.seed}"
+        return f"{self.method} {self.task} {self.setting} {langs} seed {self.seed}{settings}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -80,6 +81,11 @@ class Spec:
     # The README reports this grid as finished and its records are committed: a test checks
     # that its plan has nothing to run, and a sweep that finds work left says so.
     complete: bool = False
+    # A search: --set values tried in every combination (``[search] "mlm.steps" = [250, 500]``),
+    # each a run of its own; with `results`, its records go to that folder (relative to the
+    # repository), apart from the grid's, so that no leaderboard mixes search runs in.
+    search: dict[str, list] = field(default_factory=dict)
+    results: str | None = None
 
 
 SPEC_KEYS = {f for f in Spec.__dataclass_fields__}
@@ -95,7 +101,24 @@ def load_spec(path: Path) -> Spec:
     for key in ("langs", "tasks", "seeds", "settings", "selection"):  # lists or strings
         if isinstance(data.get(key), list):
             data[key] = ",".join(str(x) for x in data[key])
+    for key, values in data.get("search", {}).items():
+        if not isinstance(values, list) or not values:
+            raise BenchError(
+                f"{path}: search value of {key} must be a non-empty list",
+                hint=f'e.g. "{key}" = [1e-4, 3e-4]',
+            )
     return Spec(**data)
+
+
+def search_items(spec: Spec) -> list[list[str]]:
+    """The ``--set`` items of each combination of the spec's search (one empty list without)."""
+    from itertools import product
+
+    keys = sorted(spec.search)
+    return [
+        [f"{k}={v}" for k, v in zip(keys, values, strict=True)]
+        for values in product(*(spec.search[k] for k in keys))
+    ]
 
 
 def requests(spec: Spec) -> list[Request]:
@@ -111,7 +134,14 @@ def requests(spec: Spec) -> list[Request]:
         spec.selection,
         comet=spec.comet,
     )
-    return for_methods(base, spec.methods, spec.overrides)
+    out, seen = [], set()
+    for items in search_items(spec):
+        for request in for_methods(base, spec.methods, [*spec.overrides, *items]):
+            key = (request.method.name, request.items)  # a method the values do not concern
+            if key not in seen:  # runs once, not once per combination
+                seen.add(key)
+                out.append(request)
+    return out
 
 
 def job_of(request: Request, group: Group, backbone: str | None) -> Job:

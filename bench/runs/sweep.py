@@ -23,6 +23,7 @@ non-zero. Exercise: ``bench sweep --methods baseline,mlm --langs sw --seeds 1 --
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -122,6 +123,10 @@ def sweep(
 ) -> int:
     """Plan, show, run; returns the exit code (1 if any job failed). ``slurm``: the
     `bench.runs.slurm.SlurmOptions` of the slurm executors."""
+    if spec.results:  # a search's records live apart (the jobs inherit the environment)
+        from bench.core.paths import REPO
+
+        os.environ["BENCH_RESULTS"] = str(REPO / spec.results)
     results = _results()
     plan = expand(spec, root, results)
     show(plan, results, echo)
