@@ -267,7 +267,7 @@ def test_a_claims_spec_checks_each_method_against_the_claim(tmp_path, gold, data
     spec = tmp_path / "claims.toml"
     spec.write_text(
         'title = "c"\nkind = "claims"\nlangs = ["swa"]\nmethods = ["baseline", "mlm", "full"]\n'
-        "samples = 200\n[[claims]]\nclaim = \"+30% accuracy\"\ntask = \"xnli\"\n"
+        'samples = 200\n[[claims]]\nclaim = "+30% accuracy"\ntask = "xnli"\n'
         'setting = "zero-shot"\nselection = "source-dev"\nmetrics = ["acc"]\nrelative = 30\n'
     )
     written = {p.name: p for p in lb.paper(results, data_root, tmp_path / "out", [spec])}
