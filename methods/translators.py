@@ -6,6 +6,7 @@ its dev BLEU / chrF++), or a hub MT model (NLLB-style FLORES-200 codes). Exercis
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -15,6 +16,13 @@ import torch
 
 from bench.train.method import Context
 from bench.train.stages import cached_stage, stage_key
+
+TARGET_IDS = "target_ids.json"  # beside a compact-decoder translator's weights
+
+
+def compact_vocab(backbone: Any) -> bool:
+    """Whether the backbone's runs cut the vocabulary (its spec's ``compact_vocab``)."""
+    return bool(backbone.package.get("compact_vocab"))
 
 
 class SuiteTranslator:
@@ -27,6 +35,9 @@ class SuiteTranslator:
 
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.model = EncoderDecoderModel.from_pretrained(folder).eval().to(accelerator())
+        self.target_ids = None  # a compact decoder: its id i is tokenizer id target_ids[i]
+        if (folder / TARGET_IDS).is_file():
+            self.target_ids = torch.tensor(json.loads((folder / TARGET_IDS).read_text()))
 
     @torch.no_grad()
     def __call__(
@@ -52,6 +63,8 @@ class SuiteTranslator:
                 num_beams=1 if sample else beams,
                 max_new_tokens=min(limit, int(x.shape[1] * 1.5) + 8),
             )
+            if self.target_ids is not None:
+                gen = self.target_ids.to(gen.device)[gen]
             for i, text in zip(chunk, tok.batch_decode(gen, skip_special_tokens=True), strict=True):
                 out[i] = text.strip()
         return out
@@ -125,6 +138,14 @@ def translator_dev_scores(
     return out
 
 
+def save(module: Any, tokenizer: Any, out: Path) -> None:
+    """The translator's weights and tokenizer, and a compact decoder's tokenizer ids."""
+    module.model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    if module.target_ids is not None:
+        (out / TARGET_IDS).write_text(json.dumps(module.target_ids.tolist()))
+
+
 def suite_translator(
     ctx: Context, lang: Any, seed: int, max_steps: int = 0
 ) -> tuple[Path, dict[str, Any]]:
@@ -147,6 +168,7 @@ def suite_translator(
         max_length=max_length,
         data=train_split.provenance["sha256"],
         **({"model": model} if model else {}),  # keys of recipes without one stay as they were
+        **({"vocab": "compact decoder"} if compact_vocab(ctx.backbone) else {}),
     )
 
     def build(work: Path) -> dict[str, Any]:
@@ -164,18 +186,23 @@ def suite_translator(
         encoded = kind.encode(train_split.dataset, tokenizer, max_length, codes)
         seed_everything(seed)
         module = kind.build(folder, None, tokenizer, **model)
+        vocab = None
+        if compact_vocab(ctx.backbone):  # the decoder's softmax over the targets' pieces only
+            from bench.train.vocab import compact_seq2seq
+
+            vocab = compact_seq2seq(module, {"train": encoded}, tokenizer, encoder=False)
         with bar(f"back-translation model eng<->{lang.code}", total=cfg.max_steps) as tick:
             result = train(
                 module, encoded, kind.collate(tokenizer), cfg, work / "train", progress=tick
             )
-        module.model.save_pretrained(work / "out")
-        tokenizer.save_pretrained(work / "out")
+        save(module, tokenizer, work / "out")
         dev = translator_dev_scores(SuiteTranslator(work / "out"), task, lang, ctx.root, seed)
         return {
             "dev": dev,
             "language": lang.code,
             "train": asdict(cfg),
             "model": model,
+            "vocab": vocab,
             "data": train_split.provenance["sha256"],
             "steps": result.steps,
             "loss_curve": result.curve,

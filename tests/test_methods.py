@@ -314,3 +314,25 @@ def test_alignment_as_auxiliary_loss_during_fine_tuning(tiny_backbone, data_root
     assert logged and all(p["align_loss"] > 0 and "disc_accuracy" in p for p in logged)
     assert int(module.task.step) == int(module.step) == result.steps
     assert parse_method("alignment").methods[0].wrap(module.task.task, ctx) is module.task.task
+
+
+def test_a_compact_vocabulary_translator_decodes_into_the_tokenizers_ids(
+    tiny_backbone, data_root, tmp_path, monkeypatch
+):
+    """On a ``compact_vocab`` backbone (me5_small) the back-translation model's decoder keeps
+    only its training targets' pieces; saved with their ids, it translates like any other."""
+    from methods import translators
+
+    monkeypatch.setattr(translators, "compact_vocab", lambda backbone: True)
+    ctx = _ctx(tmp_path, data_root, tiny_backbone, "flores", ("hau",))
+    folder, report = translators.suite_translator(ctx, get_language("hau"), seed=0, max_steps=8)
+    kept = report["vocab"]["decoder"]
+    assert "encoder" not in report["vocab"] and kept["rows"] < kept["of"]
+    ids = json.loads((folder / translators.TARGET_IDS).read_text())
+    assert len(ids) == kept["rows"] and ids == sorted(ids)
+    translate = translators.SuiteTranslator(folder)
+    assert translate.model.decoder.config.vocab_size == kept["rows"]
+    assert translate.target_ids.tolist() == ids  # generated ids go back through them
+    out = translate(["Good morning.", "The market opens today."], "eng", "hau", False, 2, 8, 0)
+    assert len(out) == 2 and all(isinstance(t, str) for t in out)
+    assert report["dev"]["eng-hau"]["chrf++"] >= 0

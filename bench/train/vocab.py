@@ -69,16 +69,20 @@ def compact(module: torch.nn.Module, datasets: Iterable[Any], tokenizer: Any) ->
 
 
 def compact_seq2seq(
-    module: torch.nn.Module, encoded: dict[str, Any], tokenizer: Any
+    module: torch.nn.Module, encoded: dict[str, Any], tokenizer: Any, encoder: bool = True
 ) -> dict[str, dict[str, int]]:
     """Cut a `bench.train.kinds.translation.Seq2Seq`'s encoder input embedding to the source ids
     of every split and its decoder vocabulary to the target ids of every split but the test
-    ones (``test:*`` roles); returns what each side kept, for the run record."""
+    ones (``test:*`` roles); returns what each side kept, for the run record. ``encoder=False``
+    keeps the whole encoder embedding (a back-translation model reads texts no split holds)."""
     model = module.model
     specials = tokenizer.all_special_ids
-    source = used_ids(encoded.values(), specials)
-    full_in = model.encoder.get_input_embeddings()
-    model.encoder.set_input_embeddings(CompactEmbedding(full_in, source))
+    kept: dict[str, dict[str, int]] = {}
+    if encoder:
+        source = used_ids(encoded.values(), specials)
+        full_in = model.encoder.get_input_embeddings()
+        model.encoder.set_input_embeddings(CompactEmbedding(full_in, source))
+        kept["encoder"] = {"rows": len(source), "of": full_in.num_embeddings}
     seen: set[int] = set(specials)
     for role, dataset in encoded.items():
         if not role.startswith("test:"):
@@ -99,12 +103,14 @@ def compact_seq2seq(
     head.bias = torch.nn.Parameter(bias.detach()[keep].clone())
     decoder.set_input_embeddings(small)
     decoder.set_output_embeddings(head)
+    for m in decoder.modules():  # the LM head's own copy of the bias (BERT, XLM-R): the kept rows
+        if getattr(m, "decoder", None) is head and isinstance(
+            getattr(m, "bias", None), torch.Tensor
+        ):
+            m.bias = head.bias
     decoder.config.vocab_size = len(keep)
     module.use_target_ids(keep, emb.num_embeddings)
-    return {
-        "encoder": {"rows": len(source), "of": full_in.num_embeddings},
-        "decoder": {"rows": len(keep), "of": emb.num_embeddings},
-    }
+    return {**kept, "decoder": {"rows": len(keep), "of": emb.num_embeddings}}
 
 
 def compact_run(
