@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from bench.core.progress import counter
 from bench.train.method import Context
 from bench.train.stages import cached_stage, stage_key
 
@@ -43,7 +44,6 @@ class SuiteTranslator:
     def __call__(
         self, texts: list[str], src: str, tgt: str, sample: bool, beams: int, batch: int, seed: int
     ) -> list[str]:
-        from bench.train.kinds.common import device_of, eval_batches, pad
         from bench.train.kinds.translation import tag
 
         tok = self.tokenizer
@@ -53,6 +53,23 @@ class SuiteTranslator:
         ]
         out = [""] * len(texts)
         torch.manual_seed(seed)
+        with counter(f"translating {src}->{tgt}", len(texts), "sent") as advance:
+            self._generate(ids, batch, sample, beams, limit, out, advance)
+        return out
+
+    def _generate(
+        self,
+        ids: list[list[int]],
+        batch: int,
+        sample: bool,
+        beams: int,
+        limit: int,
+        out: list[str],
+        advance: Any,
+    ) -> None:
+        from bench.train.kinds.common import device_of, eval_batches, pad
+
+        tok = self.tokenizer
         for chunk in eval_batches([len(x) for x in ids], batch):
             x = pad([ids[i] for i in chunk], tok.pad_token_id).to(device_of(self.model))
             gen = self.model.generate(
@@ -67,7 +84,7 @@ class SuiteTranslator:
                 gen = self.target_ids.to(gen.device)[gen]
             for i, text in zip(chunk, tok.batch_decode(gen, skip_special_tokens=True), strict=True):
                 out[i] = text.strip()
-        return out
+            advance(len(chunk))
 
 
 class HubTranslator:

@@ -23,3 +23,10 @@ def bar(description: str, total: int | None = None) -> Iterator[Callable[[int, i
             pbar.set_postfix(loss=f"{loss:.3f}")
 
         yield tick
+
+
+@contextmanager
+def counter(description: str, total: int, unit: str = "it") -> Iterator[Callable[[int], None]]:
+    """A bar advanced by ``advance(n)`` (decoding: n sentences done)."""
+    with tqdm(total=total, desc=description, unit=unit, dynamic_ncols=True, leave=False) as pbar:
+        yield pbar.update

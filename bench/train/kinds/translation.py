@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from bench.core.progress import counter
 from bench.train.batching import rows
 from bench.train.kinds.common import device_of, eval_batches, on_device, pad
 
@@ -175,22 +176,38 @@ def predict(
     for direction in sorted({r["direction"] for r in every}):
         examples = [r for r in every if r["direction"] == direction]
         hyps = [""] * len(dataset)
-        for ids in eval_batches([r["length"] for r in examples], batch_size):
-            batch = [examples[i] for i in ids]
-            src = pad([r["input_ids"] for r in batch], tokenizer.pad_token_id)
-            src = src.to(device_of(module))
-            gen = module.model.generate(
-                input_ids=src,
-                attention_mask=(src != tokenizer.pad_token_id).long(),
-                num_beams=BEAMS,
-                max_new_tokens=min(limit, int(src.shape[1] * 1.5) + 8),
-                early_stopping=True,
-            )
-            texts = tokenizer.batch_decode(seq2seq.to_tokenizer(gen), skip_special_tokens=True)
-            for r, text in zip(batch, texts, strict=True):
-                hyps[r["index"]] = text.strip()
+        with counter(f"beam search {direction}", len(examples), "sent") as advance:
+            _decode(module, seq2seq, examples, tokenizer, batch_size, limit, hyps, advance)
         out[direction] = hyps
     return out
+
+
+def _decode(
+    module: torch.nn.Module,
+    seq2seq: Seq2Seq,
+    examples: list[dict[str, Any]],
+    tokenizer: Any,
+    batch_size: int,
+    limit: int,
+    hyps: list[str],
+    advance: Any,
+) -> None:
+    """Beam search over `examples` (one direction), length-sorted batches, into `hyps`."""
+    for ids in eval_batches([r["length"] for r in examples], batch_size):
+        batch = [examples[i] for i in ids]
+        src = pad([r["input_ids"] for r in batch], tokenizer.pad_token_id)
+        src = src.to(device_of(module))
+        gen = module.model.generate(
+            input_ids=src,
+            attention_mask=(src != tokenizer.pad_token_id).long(),
+            num_beams=BEAMS,
+            max_new_tokens=min(limit, int(src.shape[1] * 1.5) + 8),
+            early_stopping=True,
+        )
+        texts = tokenizer.batch_decode(seq2seq.to_tokenizer(gen), skip_special_tokens=True)
+        for r, text in zip(batch, texts, strict=True):
+            hyps[r["index"]] = text.strip()
+        advance(len(batch))
 
 
 def score(
