@@ -95,9 +95,10 @@ def test_a_stage_then_its_runs_as_a_dependent_array_equal_the_local_executor(
     cluster = on_cluster("slurm")
     code, out, _ = run(capsys, *args, *ON_SLURM)
     assert code == 0, out
-    stage = re.search(r"submitted stages of mlm \(swa\) \[mlm.steps=5\]: Slurm job (\d+)", out)
-    stage = stage.group(1)
-    array = re.search(r"submitted 2 runs: job array (\d+) after stages of mlm", out).group(1)
+    stage = re.search(r"submitted stages of mlm \(swa\) \[[^]]*\]: Slurm job (\d+)", out)
+    array = re.search(r"submitted 2 runs: job array (\d+) after stages of mlm", out)
+    assert stage and array, out
+    stage, array = stage.group(1), array.group(1)
     jobs = _sacct([stage, array])
     assert {j["state"] for j in jobs.values()} == {"COMPLETED"}, jobs
     tasks = [j for job_id, j in jobs.items() if job_id.startswith(f"{array}_")]
