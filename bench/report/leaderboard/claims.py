@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from bench.core.errors import BenchError
-from bench.report.leaderboard.compare import ALPHA
+from bench.report.leaderboard.compare import ALPHA, delta_variance
 
 CLAIM_KEYS = {"claim", "task", "setting", "selection", "metrics", "relative"}
 
@@ -49,8 +49,8 @@ def claim_rows(
     (one family per backbone: the claims a reader checks together)."""
     from bench.report.significance import holm
 
-    wanted = [
-        r
+    wanted = [  # copies: the Holm p of this table is added without touching `rows`
+        dict(r)
         for r in rows
         if "p" in r
         and any(
@@ -102,8 +102,7 @@ def _row(
     """One claim row: the mean over languages of the change, its interval and the verdict."""
     variances, cells = {}, {}
     for lang, r in per_lang.items():
-        b = bases[lang]
-        variances[lang] = r["std"] ** 2 / r["seeds"] + b["std"] ** 2 / b["seeds"]
+        variances[lang] = delta_variance(r, bases[lang])
         star = "*" if r.get("p_claims", 1.0) < ALPHA else ""
         cells[lang] = (
             f"{r['delta']:+.2f} ± {1.96 * np.sqrt(variances[lang]):.2f} "

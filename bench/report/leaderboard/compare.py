@@ -20,6 +20,12 @@ from bench.report.leaderboard.integrity import check_integrity, collapsed
 ALPHA = 0.05
 
 
+def delta_variance(row: dict[str, Any], base: dict[str, Any]) -> float:
+    """Variance over seeds of a method's mean minus its baseline's (s_m²/n_m + s_b²/n_b): the
+    95% interval of the change is ±1.96 √ of it (headline and claims tables)."""
+    return row["std"] ** 2 / row["seeds"] + base["std"] ** 2 / base["seeds"]
+
+
 @dataclass
 class Comparison:
     p_bootstrap: float

@@ -22,7 +22,7 @@ from bench.report.leaderboard.claims import (
     claims_markdown,
 )
 from bench.report.leaderboard.collect import load_runs, provenance
-from bench.report.leaderboard.compare import ALPHA, build
+from bench.report.leaderboard.compare import ALPHA, build, delta_variance
 from bench.report.leaderboard.html import html
 from bench.report.leaderboard.references import references, references_markdown
 from bench.report.leaderboard.render import SELECTION_TAG, csv, latex, markdown
@@ -70,7 +70,7 @@ def headline(rows: list[dict[str, Any]], method: str = "full") -> str:
                 b[k] == r[k] for k in ("backbone", "setting", "selection", "task", "lang", "metric")
             )
         )
-        half = 1.96 * np.sqrt(r["std"] ** 2 / r["seeds"] + base["std"] ** 2 / base["seeds"])
+        half = 1.96 * np.sqrt(delta_variance(r, base))
         out.append(
             {
                 "backbone": r["backbone"],
