@@ -117,6 +117,9 @@ def test_a_shallow_decoder_keeps_the_backbones_first_layers(tiny_bert):
     assert torch.equal(kept, backbone.encoder.layer[0].attention.self.query.weight)
     full = KINDS["translation"].build(tiny_bert, None, tokenizer).model
     assert len(full.decoder.bert.encoder.layer) == depth
+    assert full.generation_config.num_beams == 4  # the default test decoding: beam 4
+    greedy = KINDS["translation"].build(tiny_bert, None, tokenizer, beams=1).model
+    assert greedy.generation_config.num_beams == 1  # ``beams = 1``: greedy
 
 
 def test_model_options_are_checked_and_kept_out_of_the_optimiser_settings():
@@ -128,6 +131,9 @@ def test_model_options_are_checked_and_kept_out_of_the_optimiser_settings():
     train_config(me5, flores, 1, {"decoder_layers": "2"})  # not a TrainConfig field: no error
     assert model_options(me5, flores, {"decoder_layers": "2"})["decoder_layers"] == 2
     assert model_options(me5, ner, {}) == {}
+    assert model_options(me5, flores, {"beams": "1"})["beams"] == 1
+    with pytest.raises(BenchError, match="does not apply to task masakhaner"):
+        model_options(me5, ner, {"beams": "1"})
     with pytest.raises(BenchError, match="does not apply to task masakhaner"):
         model_options(me5, ner, {"decoder_layers": "2"})
     with pytest.raises(BenchError, match="expected a positive number"):

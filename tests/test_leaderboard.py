@@ -29,6 +29,8 @@ def write(results, method, seed, preds, gold, **extra):
         "selection": extra.pop("selection", "source-dev"),
         "data": {"test:swa": "x"},
     }
+    if "profile" in extra:
+        config["profile"] = extra.pop("profile")
     accuracy = sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold)
     record = {"config": config, "metrics": {"accuracy": accuracy}, "machine_translated_test": False}
     record["backbone"] = {"weights_sha256": extra.pop("weights", "w1")}
@@ -121,6 +123,15 @@ def test_records_disagreeing_on_config_in_one_cell_are_refused(tmp_path, gold, d
     write(tmp_path, "baseline", 2, noisy(gold, 0.5, 2), gold, lr=3e-4)
     with pytest.raises(BenchError, match="disagree on train"):
         lb.build(lb.load_runs(tmp_path), data_root)
+
+
+def test_runs_of_a_recipe_profile_are_rows_of_their_own(tmp_path, gold, data_root):
+    write(tmp_path, "baseline", 1, noisy(gold, 0.5, 1), gold)
+    write(tmp_path, "baseline", 1, noisy(gold, 0.4, 2), gold, lr=3e-4, profile="short")
+    rows = lb.build(lb.load_runs(tmp_path), data_root, samples=50)  # not "disagree on train"
+    assert sorted(r["backbone"] for r in rows) == ["tiny", "tiny:short"]
+    assert [r.config["seed"] for r in lb.load_runs(tmp_path, backbone=["tiny:short"])] == [1]
+    assert "profile" not in lb.load_runs(tmp_path, backbone=["tiny"])[0].config
 
 
 def test_zero_shot_and_oracle_selection_sit_side_by_side(tmp_path, gold, data_root):

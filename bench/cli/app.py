@@ -47,7 +47,7 @@ Tasks = Annotated[
 Backbone = Annotated[
     str | None,
     typer.Option(
-        help="Backbone name or a local model folder (default: xlmr_base online, me5_small offline)."
+        help="Backbone name (with a recipe profile: me5_small:ablation) or a local model folder (default: xlmr_base online, me5_small offline)."
     ),
 ]
 Settings = Annotated[

@@ -129,3 +129,31 @@ def summary(
     except (OSError, ValueError) as err:
         raise BenchError(f"{write}: {err}", hint="add the summary markers to the file") from None
     typer.echo(f"summary written to {write}")
+
+
+@app.command()
+def choose(
+    spec: Annotated[Path, typer.Option(help="The search's sweep spec (with a [search] table).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the report to this Markdown file.")
+    ] = None,
+) -> None:
+    """Each method's searched settings ranked on dev (zero-shot: English dev; in-language:
+    target dev; never test), the chosen values, and whether the backbone spec holds them."""
+    from bench.core.paths import REPO, results_dir
+    from bench.report.choose import report
+    from bench.runs.grid import load_spec
+
+    if not spec.is_file():
+        raise BenchError(f"no sweep spec at {spec}", hint="e.g. --spec sweeps/me5-search.toml")
+    chosen = load_spec(spec)
+    if not chosen.search:
+        raise BenchError(
+            f"{spec} has no [search] table", hint="a search spec lists the values tried"
+        )
+    text = report(chosen, REPO / chosen.results if chosen.results else results_dir())
+    typer.echo(text)
+    if out is not None:
+        from bench.runs.records import write_atomic
+
+        write_atomic(out, text.encode())

@@ -88,11 +88,13 @@ def sources_table() -> str:
 
 
 def backbones_table() -> str:
+    """One row per backbone and per recipe profile of it (``me5_small:ablation``)."""
     from bench.train.backbone import backbones
 
+    specs = [b for base in backbones() for b in (base, *map(base.with_profile, base.profiles))]
     rows = [
         {
-            "backbone": b.name,
+            "backbone": b.label,
             "title": b.title,
             "architecture": b.architecture,
             "from": f"{b.hub_id}@{b.revision}"
@@ -102,7 +104,7 @@ def backbones_table() -> str:
                 t: ", ".join(f"{k}={v}" for k, v in r.items()) for t, r in sorted(b.recipes.items())
             },
         }
-        for b in backbones()
+        for b in specs
     ]
     return table(rows)
 

@@ -22,7 +22,7 @@ def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
         rec = json.loads(path.read_text())
         c, t = rec["config"], rec["training"]
         key = (
-            c["backbone"],
+            f"{c['backbone']}:{c['profile']}" if c.get("profile") else c["backbone"],
             c["method"],
             c["task"],
             c["setting"],

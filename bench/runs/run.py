@@ -24,7 +24,7 @@ def run(request: Request, root: Path | None, dry_run: bool, echo: Callable[[str]
     """Show the plan (what is done, what is left), then train what is missing."""
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
         echo = lambda _line: None  # noqa: E731
-    echo(f"backbone: {request.backbone.name} ({request.backbone_why})")
+    echo(f"backbone: {request.backbone.label} ({request.backbone_why})")
     steps = " -> ".join(request.method.names) or "fine-tuning only"
     echo(f"method: {request.method.name} ({steps})")
     groups, notes = groups_for(request, root)

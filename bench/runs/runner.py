@@ -62,8 +62,9 @@ def base_config(
     }
     if compacts(backbone):  # set only where used: other run ids stay as they were
         config["compact_vocab"] = True
-    if model:  # likewise: only a recipe that shapes the model (a shallow decoder) records it
-        config["model"] = model
+    # likewise: a recipe that shapes the model (a shallow decoder), a profile (me5_small:ablation)
+    config |= {"model": model} if model else {}
+    config |= {"profile": backbone.profile} if backbone.profile else {}
     if method.methods:  # the baseline's config (and so its run ids) stays as it was
         config["methods"] = method.config()
         config["adapted_to"] = sorted(lang.code for lang in (group.adapt_to or group.targets))
@@ -71,9 +72,8 @@ def base_config(
 
 
 def compacts(backbone: Backbone) -> bool:
-    """Whether runs of `task` on `backbone` cut the word embedding to the rows they use
-    (`bench.train.vocab`; the backbone spec's ``compact_vocab``; translation cuts the decoder's
-    vocabulary to the training and dev targets' pieces too)."""
+    """Whether runs on `backbone` cut the word embedding to the rows they use (`bench.train.vocab`;
+    ``compact_vocab``; translation cuts the decoder's to the training and dev targets' too)."""
     return bool(backbone.package.get("compact_vocab"))
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from bench.core import hub
-from bench.core.errors import BenchError
+from bench.core.errors import BenchError, did_you_mean
 from bench.core.paths import REPO
 from bench.core.registry import Registry
 
@@ -36,6 +36,29 @@ class Backbone:
     recipes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # task -> hparams
     methods: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # method -> settings
     path: Path | None = None  # a local folder given instead of a registry name
+    # named recipe variants: profile -> task -> the keys it changes in [recipes.<task>]
+    profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    profile: str | None = None  # the variant in use (`me5_small:ablation`); None: [recipes]
+
+    @property
+    def label(self) -> str:
+        """The name runs are grouped by: the backbone, and its recipe profile if one is used."""
+        return f"{self.name}:{self.profile}" if self.profile else self.name
+
+    def with_profile(self, profile: str) -> Backbone:
+        """This backbone with the recipes of ``[profiles.<profile>]`` laid over its own."""
+        if profile not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise BenchError(
+                f"backbone '{self.name}' has no recipe profile '{profile}'"
+                f"{did_you_mean(profile, self.profiles)}",
+                hint=f"profiles of {self.name}: {known} ([profiles.*] in baselines/{self.name}.toml)",
+            )
+        recipes = {task: dict(r) for task, r in self.recipes.items()}
+        for task, changes in self.profiles[profile].items():
+            if isinstance(changes, Mapping):
+                recipes[task] = {**recipes.get(task, {}), **changes}
+        return replace(self, recipes=recipes, profile=profile)
 
     @property
     def max_length(self) -> int | None:
@@ -92,7 +115,21 @@ def _parse(path: Path) -> Backbone:
         package=data.get("package", {}),
         recipes=data.get("recipes", {}),
         methods=data.get("methods", {}),
+        profiles=_profiles(path, data),
     )
+
+
+def _profiles(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """``[profiles.<name>.<task>]`` tables, checked: each changes keys of an existing recipe."""
+    profiles = data.get("profiles", {})
+    for name, tasks in profiles.items():
+        for task, changes in tasks.items():
+            if isinstance(changes, Mapping) and task not in data.get("recipes", {}):
+                raise BenchError(
+                    f"{path}: [profiles.{name}.{task}] changes a recipe that does not exist",
+                    hint=f"add [recipes.{task}] first; recipes: {', '.join(data.get('recipes', {}))}",
+                )
+    return profiles
 
 
 @cache
@@ -114,6 +151,9 @@ def resolve_backbone(name: str | None) -> tuple[Backbone, str]:
         return Backbone(
             folder.name, str(folder), arch, recipes=recipes, methods=like.methods, path=folder
         ), "local folder"
+    if name and ":" in name:  # me5_small:ablation -- a recipe profile of a backbone
+        base, _, profile = name.partition(":")
+        return backbones().get(base).with_profile(profile), "as asked"
     if name:
         return backbones().get(name), "as asked"
     if hub.reachable():

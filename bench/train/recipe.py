@@ -1,7 +1,7 @@
 """A run's training recipe: the trainer's defaults, then the backbone spec's recipe for the task,
 then ``--set`` overrides, checked and cast to `TrainConfig`'s types. A few recipe keys shape the
-model rather than its optimisation (`MODEL_OPTIONS`, e.g. a translation decoder's depth): they go
-to the task kind's ``build`` and into the run's config as ``model``.
+model or its decoding rather than its optimisation (`MODEL_OPTIONS`: a translation decoder's depth,
+its beam width): they go to the task kind's ``build`` and into the run's config as ``model``.
 
 Exercise: ``bench backbone list`` (the recipes), ``bench run --set lr=3e-5 --dry-run``.
 """
@@ -19,6 +19,7 @@ from bench.train.trainer import TrainConfig
 # key -> (type, the task kinds it applies to, what it does)
 MODEL_OPTIONS: dict[str, tuple[type, tuple[str, ...], str]] = {
     "decoder_layers": (int, ("translation",), "decoder depth: the backbone's first N layers"),
+    "beams": (int, ("translation",), "beam width of the test translations (1: greedy)"),
 }
 
 

@@ -75,8 +75,11 @@ def check_filters(**filters: list[str] | None) -> dict[str, list[str] | None]:
     if filters.get("langs"):
         out["langs"] = [lang.code for lang in parse_langs(",".join(filters["langs"]))]
     for name in filters.get("backbone") or []:
-        if name not in backbones() and not Path(name).is_dir():
-            backbones().get(name)  # raises the did-you-mean error
+        base, _, profile = name.partition(":")
+        if base not in backbones() and not Path(name).is_dir():
+            backbones().get(base)  # raises the did-you-mean error
+        if profile:
+            backbones().get(base).with_profile(profile)  # likewise for an unknown profile
     for text in filters.get("setting") or []:
         parse_setting(text, ("zero-shot", "in-language", "few-shot"))
     for name in filters.get("selection") or []:
@@ -96,7 +99,7 @@ def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:
     runs = []
     for path in sorted((results / "runs").rglob("*.json")):
         rec = json.loads(path.read_text())
-        c = rec["config"]
+        c = labelled(rec["config"])
         if any(v is not None and c[keys[k]] not in v for k, v in filters.items()):
             continue
         runs.append(
@@ -119,6 +122,14 @@ def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:
             )
         )
     return runs
+
+
+def labelled(config: dict[str, Any]) -> dict[str, Any]:
+    """A record's config with its recipe profile in the backbone's name (``me5_small:ablation``):
+    runs of one backbone under different recipes are different rows, never one cell."""
+    if config.get("profile"):
+        return {**config, "backbone": f"{config['backbone']}:{config['profile']}"}
+    return config
 
 
 def _cost(rec: dict[str, Any]) -> dict[str, Any]:

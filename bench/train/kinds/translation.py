@@ -66,11 +66,16 @@ class Seq2Seq(torch.nn.Module):
 
 
 def build(
-    folder: Path, labels: list[str] | None, tokenizer: Any, decoder_layers: int | None = None
+    folder: Path,
+    labels: list[str] | None,
+    tokenizer: Any,
+    decoder_layers: int | None = None,
+    beams: int | None = None,
 ) -> torch.nn.Module:
     """Encoder and decoder both from `folder`; with `decoder_layers`, the decoder keeps only
     the backbone's first N layers (a deep encoder and a shallow decoder, Kasai et al. 2021:
-    most of the cost of training and of beam search is the decoder's)."""
+    most of the cost of training and of beam search is the decoder's); `beams`: the beam
+    width of its translations (1: greedy; default `BEAMS`)."""
     from transformers import EncoderDecoderModel
 
     shallow = {"decoder_num_hidden_layers": decoder_layers} if decoder_layers else {}
@@ -84,6 +89,7 @@ def build(
     model.generation_config.decoder_start_token_id = tokenizer.cls_token_id
     model.generation_config.eos_token_id = tokenizer.sep_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.num_beams = beams or BEAMS
     return Seq2Seq(model)
 
 
@@ -168,7 +174,7 @@ def predict(
     labels: Any = None,
     batch_size: int = 64,
 ) -> dict[str, list[str]]:
-    """Beam-search translations per direction, in the dataset's row order."""
+    """Beam-search (or greedy, with beams=1) translations per direction, in row order."""
     out: dict[str, list[str]] = {}
     limit = module.model.decoder.config.max_position_embeddings - 4  # XLM-R offsets positions by 2
     seq2seq = next(m for m in module.modules() if isinstance(m, Seq2Seq))  # wrapped or not
@@ -176,7 +182,7 @@ def predict(
     for direction in sorted({r["direction"] for r in every}):
         examples = [r for r in every if r["direction"] == direction]
         hyps = [""] * len(dataset)
-        with counter(f"beam search {direction}", len(examples), "sent") as advance:
+        with counter(f"translating {direction}", len(examples), "sent") as advance:
             _decode(module, seq2seq, examples, tokenizer, batch_size, limit, hyps, advance)
         out[direction] = hyps
     return out
@@ -200,9 +206,9 @@ def _decode(
         gen = module.model.generate(
             input_ids=src,
             attention_mask=(src != tokenizer.pad_token_id).long(),
-            num_beams=BEAMS,
+            num_beams=module.model.generation_config.num_beams,
             max_new_tokens=min(limit, int(src.shape[1] * 1.5) + 8),
-            early_stopping=True,
+            early_stopping=module.model.generation_config.num_beams > 1,
         )
         texts = tokenizer.batch_decode(seq2seq.to_tokenizer(gen), skip_special_tokens=True)
         for r, text in zip(batch, texts, strict=True):

@@ -1,0 +1,66 @@
+"""`bench choose`: a search's values are chosen on the dev split the setting allows (zero-shot:
+English dev), never on test, and checked against the backbone spec."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.core.errors import BenchError
+from bench.report.choose import Candidate, choose, report, spec_disagreements
+from bench.runs.grid import Spec
+from bench.runs.records import record_path, write_record
+
+SPEC = Spec(methods=["baseline", "mlm"], tasks="xnli", search={"mlm.steps": [250, 1000]})
+
+
+def write(results, method, steps, selection, lang, dev, test):
+    config = {
+        "method": method,
+        "backbone": "tiny",
+        "task": "xnli",
+        "setting": "zero-shot",
+        "seed": 1,
+        "train": {"lr": 1e-4},
+        "lang": lang,
+        "selection": selection,
+        "data": {f"test:{lang}": "x"},
+    }
+    if method != "baseline":
+        config["methods"] = {"mlm": {"steps": steps, "lr": 5e-5}}
+    record = {
+        "config": config,
+        "metrics": {"accuracy": test},
+        "machine_translated_test": False,
+        "selection": {"split": selection, "key": selection, "step": 10, "score": dev},
+    }
+    write_record(record_path(results, config), record, [0, 1])
+
+
+def test_the_choice_is_made_on_english_dev_never_on_test(tmp_path):
+    for lang in ("swa", "yor"):
+        write(tmp_path, "baseline", 0, "source-dev", lang, 0.60, 0.50)
+        # 250 steps: better English dev, worse test; 1000 steps: the reverse
+        write(tmp_path, "mlm", 250, "source-dev", lang, 0.62, 0.40)
+        write(tmp_path, "mlm", 1000, "source-dev", lang, 0.61, 0.70)
+        write(tmp_path, "mlm", 1000, "target-dev", lang, 0.90, 0.70)  # the oracle's column
+    found, chosen = choose(SPEC, tmp_path)
+    assert chosen["mlm"].values == (("mlm.steps", 250),)
+    by_steps = {c.values: c for c in found if c.method == "mlm"}
+    assert by_steps[(("mlm.steps", 1000),)].oracle == pytest.approx(90.0)
+    assert by_steps[(("mlm.steps", 250),)].records == 2
+    text = report(SPEC, tmp_path)
+    assert "[methods.mlm]\nsteps = 250" in text and "+2.00" in text
+
+
+def test_ties_go_to_the_value_listed_first(tmp_path):
+    for steps in (1000, 250):
+        write(tmp_path, "mlm", steps, "source-dev", "swa", 0.61, 0.5)
+    assert choose(SPEC, tmp_path)[1]["mlm"].values == (("mlm.steps", 250),)
+
+
+def test_no_records_and_a_disagreeing_spec_are_said(tmp_path):
+    with pytest.raises(BenchError, match="no records of this search"):
+        choose(SPEC, tmp_path)
+    chosen = {"mlm": Candidate("mlm", (("mlm.steps", 123),), 1.0, None, 1.0, 1)}
+    [line] = spec_disagreements("me5_small:ablation", chosen)
+    assert line.startswith("mlm.steps: chosen 123, baselines/me5_small.toml has")
