@@ -111,12 +111,14 @@ def perf_table(results: Path) -> str:
 
 def cost_block(results: Path, specs: list[Path]) -> str:
     """What each sweep spec's finished trainings and their stages cost (README "Budgets")."""
+    from bench.core.paths import REPO
     from bench.runs.cost import grid_cost
     from bench.runs.grid import load_spec
 
     parts = []
     for path in specs:
-        rows = grid_cost(load_spec(path), results)
+        spec = load_spec(path)  # a search's records live in their own folder
+        rows = grid_cost(spec, REPO / spec.results if spec.results else results)
         body = pd.DataFrame(rows).to_markdown(index=False) if rows else "nothing run yet"
         parts.append(f"`{path.name}` (hours of one worker, measured):\n\n{body}")
     return "\n\n".join(parts)
@@ -130,6 +132,9 @@ GRIDS = (  # relative to the repository
     "sweeps/offline.toml",
     "sweeps/new-languages.toml",
     "sweeps/me5-baseline.toml",
+    "sweeps/me5-search.toml",
+    "sweeps/me5-ablation.toml",
+    "sweeps/me5-leave-one-out.toml",
 )
 
 

@@ -38,6 +38,7 @@ def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
                 "records": 0,
                 "devices": c.get("world_size", 1),
                 "device": rec["environment"]["hardware"].get("gpu") or "cpu",
+                "threads": rec["environment"]["hardware"].get("torch_threads"),
             },
         )
         entry["test_s"] += rec.get("test_wall_s", 0.0)
@@ -70,7 +71,7 @@ def stages_of(record: dict[str, Any]) -> dict[tuple[str, str], float | None]:
 def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
     """Measured cost of a sweep spec's finished trainings and of the stages they used: one
     row per (task, setting) and per stage kind, then the total (hours of one worker)."""
-    per_task, rss, stages = _measured(spec, results)
+    per_task, rss, stages, threads = _measured(spec, results)
     per_stage: dict[str, list[float | None]] = defaultdict(list)
     for (kind, _), seconds in stages.items():
         per_stage[f"stage: {kind}"].append(seconds)
@@ -83,6 +84,7 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
         for row in rows:
             peaks = rss.get(row["work"])
             row["peak RSS GB (max)"] = f"{max(peaks) / 1024:.1f}" if peaks else ""
+            row["threads"] = ",".join(str(t) for t in sorted(threads.get(row["work"]) or ()) if t)
     if rows:
         rows.append(
             {
@@ -90,15 +92,15 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
                 "count": "",
                 "minutes each (mean, min-max)": "",
                 "hours": round(total / 3600, 2),
-                **({"peak RSS GB (max)": ""} if rss else {}),
+                **({"peak RSS GB (max)": "", "threads": ""} if rss else {}),
             }
         )
     return rows
 
 
-def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict]:
-    """The spec's finished trainings: seconds per (task, setting), their peak memory, and
-    the build seconds of every stage they used (None where not recorded)."""
+def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict, dict]:
+    """The spec's finished trainings: seconds per (task, setting), their peak memory, the
+    build seconds of every stage they used (None where not recorded), their torch threads."""
     from bench.data.language import parse_langs
     from bench.data.task import parse_tasks
     from bench.runs.request import parse_seeds
@@ -113,6 +115,7 @@ def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict]:
     }
     per_task: dict[str, list[float]] = defaultdict(list)
     rss: dict[str, list[int]] = defaultdict(list)
+    threads: dict[str, set[int | None]] = defaultdict(set)
     stages: dict[tuple[str, str], float | None] = {}
     for (bb, method, task, setting, seed, shared), e in trainings(results).items():
         if (spec.backbone and bb != spec.backbone) or method not in spec.methods:
@@ -120,11 +123,12 @@ def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict]:
         if not set(shared) <= langs or setting not in settings.get(task, ()) or seed not in seeds:
             continue
         per_task[f"{task} {setting} training"].append(e["train_s"] + e["test_s"])
+        threads[f"{task} {setting} training"].add(e.get("threads"))
         if "peak_rss_mb" in e:
             rss[f"{task} {setting} training"].append(e["peak_rss_mb"])
         for k, v in e.get("stages", {}).items():
             stages[k] = v if v is not None else stages.get(k)
-    return per_task, rss, stages
+    return per_task, rss, stages, threads
 
 
 def _cost_row(what: str, values: list[float | None]) -> dict[str, Any]:
