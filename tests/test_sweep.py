@@ -62,6 +62,15 @@ def test_dag_shares_adaptation_stages(tiny_backbone, data_root, isolated_outputs
     assert mlm_stage.adapt_to == ("swa", "hau") and mlm_stage.stage_only
     assert all(j not in plan.needs for j in plan.runs if j.method in ("baseline", "adversarial"))
     assert dag.Job.from_json(mlm_runs[0].to_json()) == mlm_runs[0]
+    # run locally, records land soonest: stage-free runs, then each stage and its own runs
+    order = sweep.depth_first(plan)
+    assert sorted(order, key=id) == sorted([*plan.stages, *plan.runs], key=id)
+    assert {j.method for j in order[:12]} == {"baseline", "adversarial"}
+    assert order[12] == plan.stages[0]
+    for i, job in enumerate(order):
+        if job in plan.needs:  # after its own stage, and before the next stage
+            stage = order.index(plan.needs[job])
+            assert stage < i and not any(j.stage_only for j in order[stage + 1 : i])
 
 
 def test_stage_jobs_built_by_an_earlier_sweep_are_shown_cached(

@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.core.errors import BenchError
 from bench.runs.cost import cost_table, estimate
-from bench.runs.grid import Plan, Spec, expand
+from bench.runs.grid import Job, Plan, Spec, expand
 from bench.runs.jobs import built_stages, failure_path
 from bench.runs.local import Launch, run_local
 
@@ -150,8 +150,7 @@ def sweep(
     plan.needs = {run: s for run, s in plan.needs.items() if s not in built}
     started = time.time()
     if executor == "local":
-        jobs = plan.stages + plan.runs
-        status = run_local(jobs, root, workers, echo, launch=launch, needs=plan.needs)
+        status = run_local(depth_first(plan), root, workers, echo, launch=launch, needs=plan.needs)
     elif executor in ("slurm", "submitit-local"):
         from bench.runs.slurm import SlurmOptions, run_submitit
 
@@ -174,3 +173,13 @@ def sweep(
             echo(f"  {job.label}: {cause}\n    ({path}){_where(record)}")
         return 1
     return 0
+
+
+def depth_first(plan: Plan) -> list[Job]:
+    """Local jobs in the order records land soonest: runs that need no stage, then each stage
+    followed by its runs (a grid that spans sessions commits whole cells early; a run whose
+    stage is still building waits while later jobs go ahead, `run_local`)."""
+    order = [r for r in plan.runs if r not in plan.needs]
+    for stage in plan.stages:
+        order += [stage, *(r for r in plan.runs if plan.needs.get(r) == stage)]
+    return order + [r for r in plan.runs if r not in order]
