@@ -43,7 +43,7 @@ format: install
 	$(BIN)/ruff format .
 
 run: install             ## the baseline grid on the offline default (records committed: skips)
-	$(BIN)/bench run --method baseline --backbone tiny_xlmr --langs sw,yo,ha --seeds 1,2,3 --settings zero-shot,in-language
+	$(BIN)/bench run --method baseline --backbone me5_small --langs sw,yo,ha --seeds 1,2,3 --settings zero-shot,in-language --selection source-dev,target-dev
 
 perf: install            ## throughput vs transformers.Trainer -> results/perf/ (run on a quiet machine)
 	$(BIN)/python benchmarks/throughput.py --backbone tiny_xlmr --examples 2048

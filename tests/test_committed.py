@@ -52,7 +52,7 @@ def committed(monkeypatch, tmp_path, data_root):
 
 
 def test_the_complete_specs_are_the_ones_the_readme_reports():
-    assert [p.name for p in COMPLETE] == ["new-languages.toml", "offline.toml"]
+    assert [p.name for p in COMPLETE] == ["me5-baseline.toml", "new-languages.toml", "offline.toml"]
     readme = " ".join((REPO / "README.md").read_text().split())
     assert "`make run` runs `bench run " + " ".join(make_run_args()) + "`" in readme
     for path in COMPLETE:
@@ -79,7 +79,7 @@ def test_one_deleted_record_is_one_training_to_run(committed, capsys, tmp_path, 
     """The check above can fail: a copy of results/ (symbolic links) without one record."""
     copy = tmp_path / "results"
     shutil.copytree(committed, copy, symlinks=True, copy_function=_link)
-    victim = next((copy / "runs" / "masakhaner").glob("swa/tiny_xlmr/baseline/in-language/*.json"))
+    victim = next((copy / "runs" / "masakhaner").glob("swa/me5_small/baseline/in-language/*.json"))
     victim.unlink()
     monkeypatch.setenv("BENCH_RESULTS", str(copy))
     assert planned(capsys, ["run", *make_run_args()]) == (1, 24)

@@ -140,3 +140,31 @@ def test_model_options_are_checked_and_kept_out_of_the_optimiser_settings():
         model_options(me5, flores, {"decoder_layers": "0"})
     with pytest.raises(BenchError, match="expected a int"):
         model_options(me5, flores, {"decoder_layers": "two"})
+
+
+def test_greedy_translation_is_the_argmax_path(tiny_bert, data_root):
+    """``beams = 1``: each test translation is the argmax token at every step, up to the
+    end-of-sentence token or the length cap (checked against a plain decoding loop)."""
+    task, kind = get_task("flores"), KINDS["translation"]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
+    kind.add_tags(tokenizer, ["eng", "hau"])
+    rows = _slice(task, "ha", "in-language", "test", data_root, 2)
+    encoded = kind.encode(rows, tokenizer, 24, ("eng", "hau"))
+    torch.manual_seed(0)
+    module = kind.build(tiny_bert, None, tokenizer, beams=1).eval()
+    preds = kind.predict(module, encoded, rows, tokenizer, ("eng", "hau"), batch_size=1)
+    model, limit = module.model, module.model.decoder.config.max_position_embeddings - 4
+    for example in encoded:
+        src = torch.tensor([example["input_ids"]])
+        out = [model.generation_config.decoder_start_token_id]
+        with torch.no_grad():
+            for _ in range(min(limit, int(src.shape[1] * 1.5) + 8)):
+                logits = model(input_ids=src, decoder_input_ids=torch.tensor([out])).logits
+                out.append(int(logits[0, -1].argmax()))
+                if out[-1] == model.generation_config.eos_token_id:
+                    break
+        text = tokenizer.decode(out, skip_special_tokens=True).strip()
+        assert preds[example["direction"]][example["index"]] == text
+    beam = kind.build(tiny_bert, None, tokenizer).eval()
+    beam.load_state_dict(module.state_dict())
+    assert kind.predict(beam, encoded, rows, tokenizer, ("eng", "hau"), batch_size=1) != preds

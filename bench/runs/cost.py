@@ -70,21 +70,26 @@ def stages_of(record: dict[str, Any]) -> dict[tuple[str, str], float | None]:
 
 def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
     """Measured cost of a sweep spec's finished trainings and of the stages they used: one
-    row per (task, setting) and per stage kind, then the total (hours of one worker)."""
+    row per (task, setting) and per stage kind, then the total (hours of one worker, and
+    core-hours: hours x the worker's torch threads)."""
     per_task, rss, stages, threads = _measured(spec, results)
     per_stage: dict[str, list[float | None]] = defaultdict(list)
-    for (kind, _), seconds in stages.items():
+    for (kind, key), seconds in stages.items():
         per_stage[f"stage: {kind}"].append(seconds)
+        threads[f"stage: {kind}"] += threads.pop(("stage", kind, key), [1])
     items = [*sorted(per_task.items()), *sorted(per_stage.items())]
     rows = [_cost_row(what, values) for what, values in items]
-    total = 0.0
-    for _, values in items:  # in the rows' order: the same float sum as the rows'
+    total, cores = 0.0, 0.0
+    for what, values in items:  # in the rows' order: the same float sum as the rows'
         total += sum(v for v in values if v is not None)
-    if rss:  # only grids with memory in their records get the column (older ones: none)
-        for row in rows:
-            peaks = rss.get(row["work"])
+        cores += sum(v * t for v, t in zip(values, threads[what], strict=True) if v is not None)
+    if rss:  # only grids with memory in their records get the columns (older ones: none)
+        for row, (what, values) in zip(rows, items, strict=True):
+            peaks = rss.get(what)
             row["peak RSS GB (max)"] = f"{max(peaks) / 1024:.1f}" if peaks else ""
-            row["threads"] = ",".join(str(t) for t in sorted(threads.get(row["work"]) or ()) if t)
+            row["threads"] = ",".join(str(t) for t in sorted(set(threads[what])))
+            core = sum(v * t for v, t in zip(values, threads[what], strict=True) if v is not None)
+            row["core-hours"] = round(core / 3600, 2)
     if rows:
         rows.append(
             {
@@ -92,7 +97,11 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
                 "count": "",
                 "minutes each (mean, min-max)": "",
                 "hours": round(total / 3600, 2),
-                **({"peak RSS GB (max)": "", "threads": ""} if rss else {}),
+                **(
+                    {"peak RSS GB (max)": "", "threads": "", "core-hours": round(cores / 3600, 2)}
+                    if rss
+                    else {}
+                ),
             }
         )
     return rows
@@ -115,7 +124,7 @@ def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict, dict]:
     }
     per_task: dict[str, list[float]] = defaultdict(list)
     rss: dict[str, list[int]] = defaultdict(list)
-    threads: dict[str, set[int | None]] = defaultdict(set)
+    threads: dict[Any, list[int]] = defaultdict(list)  # per value of per_task; stages: one
     stages: dict[tuple[str, str], float | None] = {}
     for (bb, method, task, setting, seed, shared), e in trainings(results).items():
         if (spec.backbone and bb != spec.backbone) or method not in spec.methods:
@@ -123,11 +132,12 @@ def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict, dict]:
         if not set(shared) <= langs or setting not in settings.get(task, ()) or seed not in seeds:
             continue
         per_task[f"{task} {setting} training"].append(e["train_s"] + e["test_s"])
-        threads[f"{task} {setting} training"].add(e.get("threads"))
+        threads[f"{task} {setting} training"].append(e.get("threads") or 1)
         if "peak_rss_mb" in e:
             rss[f"{task} {setting} training"].append(e["peak_rss_mb"])
         for k, v in e.get("stages", {}).items():
             stages[k] = v if v is not None else stages.get(k)
+            threads[("stage", *k)] = [e.get("threads") or 1]
     return per_task, rss, stages, threads
 
 
