@@ -47,7 +47,8 @@ def searched(spec: Spec, method: str) -> list[str]:
 
 def candidates(spec: Spec, results: Path) -> list[Candidate]:
     """One candidate per (method, searched values), from the spec's records in `results`."""
-    from bench.report.leaderboard.collect import METRICS, labelled
+    from bench.report.leaderboard.collect import METRICS
+    from bench.runs.records import labelled
 
     scores: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for path in sorted((results / "runs").rglob("*.json")):

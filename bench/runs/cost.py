@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.runs.grid import Plan, Spec
+from bench.runs.records import labelled
 
 
 def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
@@ -20,9 +21,9 @@ def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
     out: dict[tuple, dict[str, Any]] = {}
     for path in sorted((results / "runs").rglob("*.json")):
         rec = json.loads(path.read_text())
-        c, t = rec["config"], rec["training"]
+        c, t = labelled(rec["config"]), rec["training"]
         key = (
-            f"{c['backbone']}:{c['profile']}" if c.get("profile") else c["backbone"],
+            c["backbone"],
             c["method"],
             c["task"],
             c["setting"],

@@ -43,6 +43,14 @@ def run_id(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
+def labelled(config: dict[str, Any]) -> dict[str, Any]:
+    """A record's config with its recipe profile in the backbone's name (``me5_small:ablation``):
+    runs of one backbone under different recipes are different rows, never one cell."""
+    if config.get("profile"):
+        return {**config, "backbone": f"{config['backbone']}:{config['profile']}"}
+    return config
+
+
 def record_path(results: Path, config: dict[str, Any]) -> Path:
     c = config
     name = f"{c['selection']}-seed{c['seed']}-{run_id(config)[:10]}.json"

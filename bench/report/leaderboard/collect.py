@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import BenchError, did_you_mean
-from bench.runs.records import read_predictions
+from bench.runs.records import labelled, read_predictions
 
 MIN_SEEDS = 5
 
@@ -122,14 +122,6 @@ def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:
             )
         )
     return runs
-
-
-def labelled(config: dict[str, Any]) -> dict[str, Any]:
-    """A record's config with its recipe profile in the backbone's name (``me5_small:ablation``):
-    runs of one backbone under different recipes are different rows, never one cell."""
-    if config.get("profile"):
-        return {**config, "backbone": f"{config['backbone']}:{config['profile']}"}
-    return config
 
 
 def _cost(rec: dict[str, Any]) -> dict[str, Any]:
