@@ -140,6 +140,53 @@ def test_model_options_are_checked_and_kept_out_of_the_optimiser_settings():
         model_options(me5, flores, {"decoder_layers": "0"})
     with pytest.raises(BenchError, match="expected a int"):
         model_options(me5, flores, {"decoder_layers": "two"})
+    # evaluation options apply to every task kind
+    assert model_options(me5, ner, {"eval_precision": "amp-bf16", "dev_rows": "50"}) == {
+        "eval_precision": "amp-bf16",
+        "dev_rows": 50,
+    }
+    with pytest.raises(BenchError, match="expected one of fp32, amp-bf16"):
+        model_options(me5, ner, {"eval_precision": "bf16"})
+    with pytest.raises(BenchError, match="expected a positive number"):
+        model_options(me5, ner, {"dev_rows": "0"})
+
+
+def test_dev_sample_is_fixed_and_keeps_both_directions_of_a_pair(tiny_bert, data_root):
+    """``dev_rows = N``: the same N dataset rows for every run; a translation pair's two
+    encoded directions stay together; unset (or larger than the split): the whole split."""
+    from bench.train.kinds.common import dev_sample
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
+    flores, kind = get_task("flores"), KINDS["translation"]
+    kind.add_tags(tokenizer, ["eng", "hau"])
+    rows = _slice(flores, "ha", "in-language", "validation", data_root, 40)
+    encoded = kind.encode(rows, tokenizer, 24, ("eng", "hau"))
+    assert len(encoded) == 80
+    enc, data = dev_sample(encoded, rows, 10)
+    again, _ = dev_sample(encoded, rows, 10)
+    assert len(data) == 10 and len(enc) == 20 and enc["input_ids"] == again["input_ids"]
+    assert {r["src"] for r in data} == {rows[i]["src"] for i in set(enc["index"])}
+    assert dev_sample(encoded, rows, None) == (encoded, rows)
+    assert dev_sample(encoded, rows, 40) == (encoded, rows)
+    xnli = get_task("xnli")
+    cls = KINDS[xnli.kind]
+    pairs = _slice(xnli, "en", "zero-shot", "validation", data_root, 30)
+    labels = xnli.labels(xnli.setting("zero-shot"))
+    enc, data = dev_sample(cls.encode(pairs, tokenizer, 48, labels), pairs, 7)
+    assert [labels.index(x) for x in data["label"]] == enc["labels"]
+    assert len(enc) == 7
+
+
+@pytest.mark.parametrize(
+    ("precision", "dtype"), [("fp32", torch.float32), ("amp-bf16", torch.bfloat16)]
+)
+def test_eval_precision_sets_the_autocast_of_predictions(precision, dtype):
+    from bench.train.kinds.common import eval_precision
+
+    layer = torch.nn.Linear(4, 2)
+    with torch.no_grad(), eval_precision(layer, precision):
+        assert layer(torch.ones(1, 4)).dtype == dtype
+    assert layer.weight.dtype == torch.float32
 
 
 def test_greedy_translation_is_the_argmax_path(tiny_bert, data_root):

@@ -246,3 +246,21 @@ def test_selections_that_chose_the_same_step_are_tested_once(
     assert {a["selection"]["split"], b["selection"]["split"]} == {"source-dev", "target-dev"}
     assert a["selection"]["step"] == b["selection"]["step"] == 3
     assert a["metrics"] == b["metrics"] and read_predictions(src) == read_predictions(tgt)
+
+
+def test_evaluation_options_are_recorded_and_change_the_run_id(
+    capsys, tiny_backbone, data_root, isolated_outputs
+):
+    """``eval_precision`` and ``dev_rows`` (the ablation profile's cheaper evaluations) land in
+    the record's ``config.model``, so such runs never share a run id with full-dev fp32 ones."""
+    base = ["run", "--backbone", str(tiny_backbone), "--tasks", "masakhaner", "--langs", "ha"]
+    base += ["--settings", "in-language", "--seeds", "1", "--data-root", str(data_root)]
+    base += ["--set", "max_steps=2", "--set", "evals=1"]
+    code, out, _ = run(capsys, *base, "--set", "eval_precision=amp-bf16", "--set", "dev_rows=16")
+    assert code == 0, out
+    (path,) = (isolated_outputs / "results").rglob("*-seed1-*.json")
+    rec = json.loads(path.read_text())
+    assert rec["config"]["model"] == {"eval_precision": "amp-bf16", "dev_rows": 16}
+    assert "eval/target-dev:hau" in rec["training"]["curve"][-1]
+    code, out, _ = run(capsys, *base, "--dry-run")
+    assert code == 0 and "1 of 1 trainings to run" in out  # fp32, whole dev: another run

