@@ -292,3 +292,12 @@ def test_a_claims_spec_checks_each_method_against_the_claim(tmp_path, gold, data
     spec.write_text('title = "c"\nkind = "ablation"\n[[claims]]\nclaim = "x"\n')
     with pytest.raises(BenchError, match="belong to a spec of kind"):
         lb.load_spec(spec)
+
+
+def test_a_declared_table_without_records_yet_says_so(tmp_path, data_root):
+    """A grid's table is committed before its runs: `bench paper` writes "no records yet"."""
+    spec = tmp_path / "later.toml"
+    spec.write_text('title = "Later"\nkind = "ablation"\nbackbone = ["me5_small:ablation"]\n')
+    (tmp_path / "results" / "runs").mkdir(parents=True)
+    (path,) = lb.paper(tmp_path / "results", data_root, tmp_path / "out", [spec])
+    assert path.read_text().endswith("# Later\n\nno records yet\n")

@@ -185,13 +185,12 @@ def outputs(spec: dict[str, Any], path: Path, runs: list, rows: list) -> dict[st
         if found:
             out["csv"] = claims_csv(found)
         return out
+    if not rows:  # a declared table whose grid has not run yet
+        return {"md": title + "no records yet\n"}
     table = headline(rows) if kind == "headline" else markdown(rows)
-    out = {"md": title + (table + footer if rows else "no records yet\n")}
-    if rows:
-        out["csv"] = csv(rows)
-        out["tex"] = latex(rows)
-        notes = (table + footer) if kind == "headline" else footer
-        out["html"] = html(rows, spec["title"], notes.strip())
+    out = {"md": title + table + footer, "csv": csv(rows), "tex": latex(rows)}
+    notes = (table + footer) if kind == "headline" else footer
+    out["html"] = html(rows, spec["title"], notes.strip())
     return out
 
 
