@@ -20,13 +20,13 @@ from __future__ import annotations
 import copy
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from bench.train.method import Context, Method
+from bench.train.method import ADDED_LATER, Context, Method, recorded
 from bench.train.stages import cached_stage, parallel_text, stage_key, usable_length
 
 
@@ -44,6 +44,8 @@ class Config:
     seed: int = 0  # of the stage
     auxiliary_weight: float = 0.0  # > 0: also the sentence objective during fine-tuning
     auxiliary_batch: int = 16  # parallel pairs per fine-tuning step
+    # amp-bf16: the stage under bf16 autocast (as the fine-tuning recipes), fp32 weights
+    precision: str = field(default="fp32", metadata=ADDED_LATER)
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -262,7 +264,7 @@ class Alignment(Method):
             provenance[lang.code] = prov["sha256"]
             ten, txx, _ = parallel_text(lang, "test", ctx.root)
             heldout[lang.code] = (ten, txx)
-        key = stage_key(method=self.name, input=ctx.input_key, config=asdict(c), data=provenance)
+        key = stage_key(method=self.name, input=ctx.input_key, config=recorded(c), data=provenance)
 
         def build(work: Path) -> dict[str, Any]:
             return self._build(folder, work, pairs, heldout, provenance)
@@ -306,6 +308,7 @@ class Alignment(Method):
             evals=0,
             checkpoint_every=250,
             log_every=25,
+            precision=c.precision,
         )
         objective = AlignmentLoss(model, c, tokenizer.all_special_ids)
         with bar("adapting: aligning translations", total=c.steps) as tick:
@@ -321,7 +324,7 @@ class Alignment(Method):
         model.save_pretrained(work / "out")
         tokenizer.save_pretrained(work / "out")
         return {
-            "config": asdict(c),
+            "config": recorded(c),
             "pairs": len(pairs),
             "data": provenance,
             "retrieval": {"before": before, "after": after, "test_set": "flores200 devtest"},

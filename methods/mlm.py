@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from bench.train.method import Context, Method
+from bench.train.method import ADDED_LATER, Context, Method, recorded
 from bench.train.stages import (
     cached_stage,
     monolingual_text,
@@ -44,6 +44,8 @@ class Config:
     heldout: int = 200  # lines per language kept out of training, for perplexity
     max_length: int = 128
     seed: int = 0  # of the stage (shared by every run seed that uses it)
+    # amp-bf16: bf16 autocast (as the fine-tuning recipes), fp32 weights and optimizer
+    precision: str = field(default="fp32", metadata=ADDED_LATER)
 
 
 @torch.no_grad()
@@ -85,7 +87,7 @@ class MLM(Method):
         key = stage_key(
             method=self.name,
             input=ctx.input_key,
-            config=asdict(c),
+            config=recorded(c),
             data={k: v["sha256"] for k, v in data_reports.items()},
         )
 
@@ -133,6 +135,7 @@ class MLM(Method):
             steps=c.steps,
             seed=c.seed,
             epochs=1,
+            precision=c.precision,
         )
         model.eval()
         after = {k: masked_perplexity(model, tokenizer, v, length) for k, v in heldout.items()}
@@ -140,7 +143,7 @@ class MLM(Method):
         tokenizer.save_pretrained(work / "out")
         sizes = {k: len(v) for k, v in train_text.items()}
         return {
-            "config": asdict(c),
+            "config": recorded(c),
             "data": data_reports,
             "decontamination_removed": {k: v["removed"] for k, v in data_reports.items()},
             "lines": sizes,

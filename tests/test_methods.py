@@ -72,6 +72,18 @@ def test_method_settings_layer_backbone_defaults_under_command_line():
     assert parse_method("alignment", None, {"mlm": {"steps": 7}}).names == ("alignment",)
 
 
+def test_settings_added_later_enter_the_config_only_when_set():
+    """A stage's ``precision`` came after committed records: left at fp32 it is not in the run's
+    config (their run ids stay), set to amp-bf16 it is (another run id, another stage key)."""
+    plain = parse_method("mlm+alignment")
+    assert (
+        "precision" not in plain.config()["mlm"] and "precision" not in plain.config()["alignment"]
+    )
+    assert plain.config()["mlm"]["steps"] == 2000  # the other settings, defaults included
+    bf16 = parse_method("mlm", {"mlm.precision": "amp-bf16"})
+    assert bf16.config()["mlm"]["precision"] == "amp-bf16"
+
+
 @pytest.mark.parametrize(
     ("text", "overrides", "message"),
     [
@@ -204,6 +216,17 @@ def test_mlm_stage_lowers_heldout_perplexity_and_is_cached(tiny_backbone, data_r
     assert (folder / "config.json").is_file() and (folder / "stage.json").is_file()
     again, report2 = plugin.adapt(tiny_backbone, ctx)  # cached: same folder, no training
     assert again == folder and report2["key"] == report["key"]
+    bf16 = parse_method(
+        "mlm",
+        {"mlm.steps": "40", "mlm.batch_size": "16", "mlm.lr": "2e-3", "mlm.heldout": "64"}
+        | {"mlm.precision": "amp-bf16"},
+    ).methods[0]
+    folder16, report16 = bf16.adapt(tiny_backbone, ctx)  # under bf16 autocast: a stage of its own
+    assert folder16 != folder and report16["config"]["precision"] == "amp-bf16"
+    assert (
+        report16["heldout_perplexity"]["after"]["yor"]
+        < report16["heldout_perplexity"]["before"]["yor"]
+    )
 
 
 # --- alignment --------------------------------------------------------------------------------

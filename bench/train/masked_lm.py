@@ -104,6 +104,7 @@ def train_masked_lm(
     steps: int,
     seed: int,
     epochs: int,
+    precision: str = "fp32",
 ) -> Any:
     """Masked-LM training of ``model`` on masked ``data`` (pre-training a backbone, or the
     +MLM method's continued training) through the suite's DeepSpeed trainer; resumable from
@@ -118,6 +119,7 @@ def train_masked_lm(
         evals=0,
         checkpoint_every=250,
         log_every=25,
+        precision=precision,
     )
     with bar(label, total=steps) as tick:
         return train(

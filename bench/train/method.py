@@ -112,10 +112,22 @@ class Composition:
         return "+".join(self.names)
 
     def config(self) -> dict[str, dict[str, Any]]:
-        return {
-            m.name: {f.name: getattr(m.config, f.name) for f in fields(m.config)}
-            for m in self.methods
-        }
+        return {m.name: recorded(m.config) for m in self.methods}
+
+
+# A setting added to a plug-in's Config after records of it were committed carries this
+# metadata: it is part of a run's config (and so of its run id and stage keys) only when set
+# away from its default, so the records made before it keep their run ids.
+ADDED_LATER = {"added_later": True}
+
+
+def recorded(config: Any) -> dict[str, Any]:
+    """A plug-in's settings as runs and stages record them (see `ADDED_LATER`)."""
+    return {
+        f.name: getattr(config, f.name)
+        for f in fields(config)
+        if not (f.metadata.get("added_later") and getattr(config, f.name) == f.default)
+    }
 
 
 def plugin_names(text: str) -> list[str]:
