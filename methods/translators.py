@@ -171,7 +171,7 @@ def suite_translator(
     from bench.data.task import get_task
     from bench.train.build import materialize
     from bench.train.kinds import KINDS
-    from bench.train.recipe import model_options, train_config
+    from bench.train.recipe import model_options, model_shape, train_config
 
     task = get_task("flores")
     overrides = {"max_steps": str(max_steps)} if max_steps else {}
@@ -202,7 +202,7 @@ def suite_translator(
         kind.add_tags(tokenizer, list(codes))
         encoded = kind.encode(train_split.dataset, tokenizer, max_length, codes)
         seed_everything(seed)
-        module = kind.build(folder, None, tokenizer, **model)
+        module = kind.build(folder, None, tokenizer, **model_shape(model))
         vocab = None
         if compact_vocab(ctx.backbone):  # the decoder's softmax over the targets' pieces only
             from bench.train.vocab import compact_seq2seq

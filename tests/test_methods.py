@@ -346,8 +346,13 @@ def test_a_compact_vocabulary_translator_decodes_into_the_tokenizers_ids(
     only its training targets' pieces; saved with their ids, it translates like any other."""
     from methods import translators
 
+    from dataclasses import replace
+
     monkeypatch.setattr(translators, "compact_vocab", lambda backbone: True)
     ctx = _ctx(tmp_path, data_root, tiny_backbone, "flores", ("hau",))
+    # the recipe keys of me5_small:ablation's flores recipe that shape decoding and evaluation
+    flores = {**ctx.backbone.recipes["flores"], "beams": 1, "eval_precision": "amp-bf16"}
+    ctx.backbone = replace(ctx.backbone, recipes={"flores": {**flores, "dev_rows": 50}})
     folder, report = translators.suite_translator(ctx, get_language("hau"), seed=0, max_steps=8)
     kept = report["vocab"]["decoder"]
     assert "encoder" not in report["vocab"] and kept["rows"] < kept["of"]

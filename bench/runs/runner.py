@@ -34,7 +34,7 @@ from bench.train.build import backbone_id, materialize
 from bench.train.kinds import KINDS
 from bench.train.kinds.common import dev_sample, eval_precision
 from bench.train.method import Composition, Context
-from bench.train.recipe import EVAL_OPTIONS, model_options, train_config
+from bench.train.recipe import model_options, model_shape, train_config
 from bench.train.trainer import TrainConfig, TrainResult, seed_everything, train
 
 
@@ -254,7 +254,7 @@ def encode(work: Work) -> None:
 def build_model(work: Work) -> None:
     seed_everything(work.group.seed)
     options = work.base.get("model", {})  # the recipe's model shape (translation: decoder depth)
-    shape = {k: v for k, v in options.items() if k not in EVAL_OPTIONS}
+    shape = model_shape(options)
     work.module = work.kind.build(work.folder, work.labels, work.ctx.tokenizer, **shape)
     if compacts(work.request.backbone):  # the same logits, a fraction of the rows to update
         from bench.train.vocab import compact_run

@@ -53,6 +53,11 @@ def model_options(backbone: Backbone, task: Task, overrides: dict[str, str]) -> 
     return out
 
 
+def model_shape(options: dict[str, Any]) -> dict[str, Any]:
+    """The model options a task kind's ``build`` takes: `options` less the evaluation ones."""
+    return {k: v for k, v in options.items() if k not in EVAL_OPTIONS}
+
+
 def train_config(
     backbone: Backbone, task: Task, seed: int, overrides: dict[str, str]
 ) -> tuple[TrainConfig, int]:
