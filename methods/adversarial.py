@@ -112,6 +112,10 @@ class Adversarial(torch.nn.Module):
     def model(self) -> torch.nn.Module:  # the kinds' predict() reaches the model through this
         return self.task.model
 
+    def encoder_inputs(self) -> list[list[int]]:
+        """The unlabelled lines it feeds the encoder (a compact vocabulary keeps their pieces)."""
+        return [ids for lines in self.text.values() for ids in lines]
+
     def begin(self, total_steps: int) -> None:
         """Called by the trainer once, after resuming: the λ schedule needs the horizon."""
         self.total = max(1, total_steps)

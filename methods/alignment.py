@@ -207,6 +207,10 @@ class AlignmentAuxiliary(torch.nn.Module):
     def model(self) -> torch.nn.Module:
         return self.task.model
 
+    def encoder_inputs(self) -> list[list[int]]:
+        """Both sides of its parallel pairs (a compact vocabulary keeps their pieces)."""
+        return [ids for pair in self.pairs for ids in pair]
+
     def begin(self, total_steps: int) -> None:
         self._step = int(self.step)
         if hasattr(self.task, "begin"):

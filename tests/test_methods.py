@@ -344,9 +344,9 @@ def test_a_compact_vocabulary_translator_decodes_into_the_tokenizers_ids(
 ):
     """On a ``compact_vocab`` backbone (me5_small) the back-translation model's decoder keeps
     only its training targets' pieces; saved with their ids, it translates like any other."""
-    from methods import translators
-
     from dataclasses import replace
+
+    from methods import translators
 
     monkeypatch.setattr(translators, "compact_vocab", lambda backbone: True)
     ctx = _ctx(tmp_path, data_root, tiny_backbone, "flores", ("hau",))

@@ -121,3 +121,25 @@ def test_translation_target_outside_the_kept_pieces_fails_loudly(translating):
     batch = kind.collate(tokenizer)([encoded["test:hau"][i] for i in range(8)])
     with pytest.raises(IndexError):
         module(batch)
+
+
+def test_a_methods_wrapper_keeps_the_pieces_of_its_own_texts(tagged, data_root):
+    """+adversarial feeds the encoder unlabelled target text no split holds: on a compact
+    vocabulary those pieces get rows too (before, the first training step hit an IndexError)."""
+    from bench.train.vocab import compact_run
+    from methods.adversarial import Adversarial, Config
+
+    kind, module, tokenizer, sets = tagged
+    lines = get_task("masakhaner").load("swa", "train", "in-language", data_root).dataset
+    sentences = [" ".join(t) for t in lines.select(range(64))["tokens"]]
+    text = tokenizer(sentences, truncation=True, max_length=48)["input_ids"]
+    wrapped = Adversarial(module, {"swa": text}, "hau", tokenizer.pad_token_id, Config(), 0)
+    kept = compact_run(wrapped, "token-classification", {"train": sets[0]}, tokenizer)
+    lookup = module.model.get_input_embeddings().lookup
+    assert all(int(lookup[i]) >= 0 for ids in text for i in ids)
+    assert kept["rows"] > len({i for ids in sets[0]["input_ids"] for i in ids})
+    wrapped.train()
+    wrapped.begin(10)
+    batch = kind.collate(tokenizer)([sets[0][i] for i in range(8)])
+    loss, _ = wrapped(batch)  # the task batch and an unlabelled swa batch through the encoder
+    assert torch.isfinite(loss)

@@ -256,14 +256,14 @@ def build_model(work: Work) -> None:
     options = work.base.get("model", {})  # the recipe's model shape (translation: decoder depth)
     shape = model_shape(options)
     work.module = work.kind.build(work.folder, work.labels, work.ctx.tokenizer, **shape)
+    for plugin in work.request.method.methods:  # auxiliary objectives (adversarial)
+        work.module = plugin.wrap(work.module, work.ctx)
     if compacts(work.request.backbone):  # the same logits, a fraction of the rows to update
-        from bench.train.vocab import compact_run
+        from bench.train.vocab import compact_run  # (the wrappers' own texts included)
 
         work.vocab = compact_run(
             work.module, work.group.task.kind, work.encoded, work.ctx.tokenizer
         )
-    for plugin in work.request.method.methods:  # auxiliary objectives (adversarial)
-        work.module = plugin.wrap(work.module, work.ctx)
 
 
 def fine_tune(work: Work) -> None:

@@ -69,17 +69,22 @@ def compact(module: torch.nn.Module, datasets: Iterable[Any], tokenizer: Any) ->
 
 
 def compact_seq2seq(
-    module: torch.nn.Module, encoded: dict[str, Any], tokenizer: Any, encoder: bool = True
+    module: torch.nn.Module,
+    encoded: dict[str, Any],
+    tokenizer: Any,
+    encoder: bool = True,
+    more: Iterable[Any] = (),
 ) -> dict[str, dict[str, int]]:
     """Cut a `bench.train.kinds.translation.Seq2Seq`'s encoder input embedding to the source ids
     of every split and its decoder vocabulary to the target ids of every split but the test
     ones (``test:*`` roles); returns what each side kept, for the run record. ``encoder=False``
-    keeps the whole encoder embedding (a back-translation model reads texts no split holds)."""
+    keeps the whole encoder embedding (a back-translation model reads texts no split holds);
+    `more`: other encoder inputs (``input_ids`` of texts outside the splits) to keep."""
     model = module.model
     specials = tokenizer.all_special_ids
     kept: dict[str, dict[str, int]] = {}
     if encoder:
-        source = used_ids(encoded.values(), specials)
+        source = used_ids([*encoded.values(), *more], specials)
         full_in = model.encoder.get_input_embeddings()
         model.encoder.set_input_embeddings(CompactEmbedding(full_in, source))
         kept["encoder"] = {"rows": len(source), "of": full_in.num_embeddings}
@@ -117,7 +122,14 @@ def compact_run(
     module: torch.nn.Module, kind: str, encoded: dict[str, Any], tokenizer: Any
 ) -> dict:
     """What `bench run` does for a ``compact_vocab`` backbone: `compact_seq2seq` for a
-    translation task, else `compact` over every split (``encoded``: role -> dataset)."""
+    translation task, else `compact` over every split (``encoded``: role -> dataset). A
+    method's wrapper around the task module (``.task``: adversarial, the alignment auxiliary)
+    feeds the encoder texts of its own (``encoder_inputs()``): their pieces are kept too."""
+    extra: list[list[int]] = []
+    while hasattr(module, "task") and hasattr(module, "encoder_inputs"):
+        extra += module.encoder_inputs()
+        module = module.task
+    more = [{"input_ids": extra}] if extra else []
     if kind == "translation":
-        return compact_seq2seq(module, encoded, tokenizer)
-    return compact(module, encoded.values(), tokenizer)
+        return compact_seq2seq(module, encoded, tokenizer, more=more)
+    return compact(module, [*encoded.values(), *more], tokenizer)
