@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from bench.train.method import Context, Method
+from bench.train.method import ADDED_LATER, Context, Method
 
 
 class GradReverse(torch.autograd.Function):
@@ -51,6 +51,10 @@ class Config:
     unlabelled_batch: int = 16  # target sentences per step
     max_lines: int = 20000  # unlabelled lines kept per language
     hidden: int = 128  # discriminator hidden size
+    # The discriminators' learning rate as a multiple of the model's: they start from random
+    # init, and at a fine-tuning lr (5e-5) may never beat a constant guess within a short run,
+    # leaving the reversed gradient noise (the run's disc_accuracy vs disc_majority shows it).
+    disc_lr_scale: float = field(default=1.0, metadata=ADDED_LATER)
 
 
 def encoder_of(model: torch.nn.Module) -> torch.nn.Module:
@@ -101,6 +105,9 @@ class Adversarial(torch.nn.Module):
         width = encoder_of(task.model).config.hidden_size
         self.sentence = Discriminator(width, config.hidden, len(self.langs))
         self.token = Discriminator(width, config.hidden, len(self.langs))
+        if config.disc_lr_scale != 1.0:  # the trainer's optimizer reads the mark
+            for p in [*self.sentence.parameters(), *self.token.parameters()]:
+                p.lr_scale = config.disc_lr_scale  # type: ignore[attr-defined]
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
         self.register_buffer("stats", torch.zeros(4))  # correct, seen, loss sum, steps (sentence)
         self.total = 1

@@ -198,6 +198,24 @@ def test_adversarial_discriminator_trains_and_the_encoder_gets_the_reversed_grad
     assert logged[0]["grl_lambda"] < logged[-1]["grl_lambda"]
     assert int(module.step) == result.steps  # saved with the weights: resumes draw the same text
 
+    # disc_lr_scale: the discriminators get a group of their own at lr x scale; unset, the
+    # optimizer keeps its two groups (the layout of runs recorded before the setting existed).
+    from bench.train.method import recorded
+    from bench.train.trainer import param_groups
+
+    assert len(param_groups(module, cfg)) == 2
+    assert "disc_lr_scale" not in recorded(plugin.config)
+    scaled = parse_method(
+        "adversarial", {"adversarial.max_lines": "200", "adversarial.disc_lr_scale": "10"}
+    ).methods[0]
+    assert recorded(scaled.config)["disc_lr_scale"] == 10.0
+    module = scaled.wrap(kind.build(tiny_backbone, labels, ctx.tokenizer), ctx)
+    groups = param_groups(module, cfg)
+    fast = [g for g in groups if g.get("lr") == pytest.approx(10 * cfg.lr)]
+    disc = {id(p) for m in (module.sentence, module.token) for p in m.parameters()}
+    assert {id(p) for g in fast for p in g["params"]} == disc
+    assert sum(len(g["params"]) for g in groups) == len(list(module.parameters()))
+
 
 # --- MLM -------------------------------------------------------------------------------------
 

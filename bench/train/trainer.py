@@ -274,22 +274,33 @@ def train(
     return result
 
 
+def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW's groups: weight decay off for biases and norms; a parameter a method marks with an
+    ``lr_scale`` attribute (e.g. a new discriminator head) learns at ``lr x lr_scale`` in groups of
+    its own, after the two plain ones (so runs without such marks keep their optimizer layout)."""
+    groups: dict[tuple[bool, float], list[torch.nn.Parameter]] = {(True, 1.0): [], (False, 1.0): []}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            decays = p.ndim > 1 and "norm" not in name.lower()
+            groups.setdefault((decays, float(getattr(p, "lr_scale", 1.0))), []).append(p)
+    return [
+        {"params": params, "weight_decay": cfg.weight_decay if decays else 0.0}
+        | ({"lr": cfg.lr * scale} if scale != 1.0 else {})
+        for (decays, scale), params in groups.items()
+        if params or scale == 1.0
+    ]
+
+
 def _engine(
     model: torch.nn.Module, cfg: TrainConfig, total: int, world: int, row_sparse: bool
 ) -> tuple[Any, Any, Any]:
-    """The DeepSpeed engine around `model`, with AdamW (row-sparse where allowed; weight decay
-    off for biases and norms) and the linear warm-up/decay schedule."""
+    """The DeepSpeed engine around `model`, with AdamW (row-sparse where allowed; groups from
+    `param_groups`) and the linear warm-up/decay schedule."""
     import deepspeed
 
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    decay = [p for n, p in trainable if p.ndim > 1 and "norm" not in n.lower()]
-    no_decay = [p for n, p in trainable if not (p.ndim > 1 and "norm" not in n.lower())]
     # DeepSpeed's ZeRO accepts only the optimizer classes it knows: plain AdamW there.
     optimizer = (RowSparseAdamW if row_sparse else torch.optim.AdamW)(
-        [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
+        param_groups(model, cfg),
         lr=cfg.lr,
         fused=True,  # one kernel for all parameters (CPU and GPU); what Trainer uses by default
     )
