@@ -64,3 +64,12 @@ def test_no_records_and_a_disagreeing_spec_are_said(tmp_path):
     chosen = {"mlm": Candidate("mlm", (("mlm.steps", 123),), 1.0, None, 1.0, 1)}
     [line] = spec_disagreements("me5_small:ablation", chosen)
     assert line.startswith("mlm.steps: chosen 123, baselines/me5_small.toml has")
+
+
+def test_a_setting_added_after_a_record_reads_as_its_default(tmp_path):
+    """mlm.precision entered configs only when set (ADDED_LATER): a record without it ran with
+    the default, and is a candidate of the search that lists it."""
+    spec = Spec(methods=["mlm"], tasks="xnli", search={"mlm.precision": ["fp32", "amp-bf16"]})
+    write(tmp_path, "mlm", 250, "source-dev", "swa", 0.61, 0.5)
+    found, chosen = choose(spec, tmp_path)
+    assert chosen["mlm"].values == (("mlm.precision", "fp32"),)

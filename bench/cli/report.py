@@ -133,7 +133,7 @@ def summary(
 
 @app.command()
 def choose(
-    spec: Annotated[Path, typer.Option(help="The search's sweep spec (with a [search] table).")],
+    spec: Annotated[Path, typer.Option(help="The search's sweep spec (with a \\[search] table).")],
     out: Annotated[
         Path | None, typer.Option(help="Also write the report to this Markdown file.")
     ] = None,

@@ -45,6 +45,19 @@ def searched(spec: Spec, method: str) -> list[str]:
     return [k for k in sorted(spec.search) if k.split(".")[0] in plugins]
 
 
+def setting(methods: dict[str, dict[str, Any]], key: str) -> Any:
+    """A record's value of ``plug-in.knob``; a knob added after the record (absent from its
+    config, see `bench.train.method.ADDED_LATER`) had its default."""
+    from dataclasses import fields
+
+    from bench.train.method import registry
+
+    plugin, knob = key.split(".")
+    if knob in methods[plugin]:
+        return methods[plugin][knob]
+    return next(f.default for f in fields(registry()[plugin].Config) if f.name == knob)
+
+
 def candidates(spec: Spec, results: Path) -> list[Candidate]:
     """One candidate per (method, searched values), from the spec's records in `results`."""
     from bench.report.leaderboard.collect import METRICS
@@ -57,7 +70,7 @@ def candidates(spec: Spec, results: Path) -> list[Candidate]:
         if c["method"] not in spec.methods or (spec.backbone and c["backbone"] != spec.backbone):
             continue
         keys = searched(spec, c["method"])
-        values = tuple((k, c["methods"][k.split(".")[0]][k.split(".")[1]]) for k in keys)
+        values = tuple((k, setting(c["methods"], k)) for k in keys)
         key = (c["method"], c["task"], c["setting"], values)
         score = 100 * rec["selection"]["score"]
         test = METRICS[c["task"]][0][1](rec["metrics"], c["lang"])
