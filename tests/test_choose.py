@@ -71,5 +71,5 @@ def test_a_setting_added_after_a_record_reads_as_its_default(tmp_path):
     the default, and is a candidate of the search that lists it."""
     spec = Spec(methods=["mlm"], tasks="xnli", search={"mlm.precision": ["fp32", "amp-bf16"]})
     write(tmp_path, "mlm", 250, "source-dev", "swa", 0.61, 0.5)
-    found, chosen = choose(spec, tmp_path)
+    _, chosen = choose(spec, tmp_path)
     assert chosen["mlm"].values == (("mlm.precision", "fp32"),)

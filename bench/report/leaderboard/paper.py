@@ -1,4 +1,5 @@
-"""``bench paper``: every table specified in leaderboards/*.toml (ablation or headline),
+"""``bench paper``: every table specified in leaderboards/*.toml (ablation, headline, claims
+or diagnostics),
 regenerated from the records in all formats. A new table is a new spec. Exercise:
 ``bench paper --out /tmp/generated``.
 """
@@ -23,6 +24,11 @@ from bench.report.leaderboard.claims import (
 )
 from bench.report.leaderboard.collect import load_runs, provenance
 from bench.report.leaderboard.compare import ALPHA, build, delta_variance
+from bench.report.leaderboard.diagnostics import (
+    diagnostic_rows,
+    diagnostics_csv,
+    diagnostics_markdown,
+)
 from bench.report.leaderboard.html import html
 from bench.report.leaderboard.references import references, references_markdown
 from bench.report.leaderboard.render import SELECTION_TAG, csv, latex, markdown
@@ -33,7 +39,7 @@ SPEC_DIR = REPO / "leaderboards"
 
 SPEC_KEYS = {"title", "kind", "backbone", "tasks", "langs", "setting", "selection", "methods"}
 SPEC_KEYS |= {"metrics", "samples", "formats", "claims"}
-KINDS = ("ablation", "headline", "claims")
+KINDS = ("ablation", "headline", "claims", "diagnostics")
 
 
 def load_spec(path: Path) -> dict[str, Any]:
@@ -121,7 +127,8 @@ def paper(
     for path in specs or sorted(SPEC_DIR.glob("*.toml")):
         spec = load_spec(path)
         runs = spec_runs(spec, results)
-        rows = build(runs, root, spec.get("samples", 1000), spec.get("metrics")) if runs else []
+        compared = runs and spec.get("kind") != "diagnostics"  # no scores, no bootstrap
+        rows = build(runs, root, spec.get("samples", 1000), spec.get("metrics")) if compared else []
         for fmt, text in outputs(spec, path, runs, rows).items():
             if fmt in spec.get("formats", ["md", "csv", "tex", "html"]):
                 target = out_dir / f"{path.stem}.{fmt}"
@@ -184,6 +191,18 @@ def outputs(spec: dict[str, Any], path: Path, runs: list, rows: list) -> dict[st
         out = {"md": title + table + (footer if rows else "")}
         if found:
             out["csv"] = claims_csv(found)
+        return out
+    if kind == "diagnostics":
+        langs = (
+            [lang.code for lang in parse_langs(",".join(spec["langs"]))]
+            if spec.get("langs")
+            else []
+        )
+        found = diagnostic_rows(runs)
+        proof = provenance(runs, "bench paper")  # no published numbers: nothing to set beside
+        out = {"md": title + diagnostics_markdown(found, langs) + (proof if found else "")}
+        if found:
+            out["csv"] = diagnostics_csv(found)
         return out
     if not rows:  # a declared table whose grid has not run yet
         return {"md": title + "no records yet\n"}
