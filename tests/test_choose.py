@@ -73,3 +73,16 @@ def test_a_setting_added_after_a_record_reads_as_its_default(tmp_path):
     write(tmp_path, "mlm", 250, "source-dev", "swa", 0.61, 0.5)
     _, chosen = choose(spec, tmp_path)
     assert chosen["mlm"].values == (("mlm.precision", "fp32"),)
+
+
+def test_the_report_shows_what_explains_each_candidate(tmp_path):
+    import json
+
+    write(tmp_path, "mlm", 250, "source-dev", "swa", 0.61, 0.5)
+    (path,) = (tmp_path / "runs").rglob("*.json")
+    record = json.loads(path.read_text())
+    record["method_reports"] = {
+        "mlm": {"heldout_perplexity": {"before": {"swa": 600.0}, "after": {"swa": 300.0}}}
+    }
+    path.write_text(json.dumps(record))
+    assert "held-out perplexity, before → after 600 → 300" in report(SPEC, tmp_path)

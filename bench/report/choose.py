@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
 from bench.core.errors import BenchError
 from bench.core.paths import REPO
+from bench.report.leaderboard.diagnostics import training_diagnostics, value_text
 from bench.runs.grid import Spec, search_items
 
 
@@ -31,6 +32,7 @@ class Candidate:
     oracle: float | None  # zero-shot: mean target-dev selection score (x100); else None
     test: float  # mean test score over languages (x100), shown only
     records: int
+    diagnostics: str = ""  # what explains it (bench/report/leaderboard/diagnostics.py), pooled
 
 
 def choosing_selection(setting: str) -> str:
@@ -64,6 +66,7 @@ def candidates(spec: Spec, results: Path) -> list[Candidate]:
     from bench.runs.records import labelled
 
     scores: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    explained: dict[tuple, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for path in sorted((results / "runs").rglob("*.json")):
         rec = json.loads(path.read_text())
         c = labelled(rec["config"])
@@ -77,16 +80,33 @@ def candidates(spec: Spec, results: Path) -> list[Candidate]:
         if c["selection"] == choosing_selection(c["setting"]):
             scores[key]["dev"].append(score)
             scores[key]["test"].append(test)
+            for _plugin, name, _lang, value in training_diagnostics(rec):
+                explained[key][name].append(value)  # names differ across plug-ins
         elif c["selection"] == "target-dev":
             scores[key]["oracle"].append(score)
     out = []
     for (method, _task, _setting, values), s in scores.items():
         if s["dev"]:
             oracle = mean(s["oracle"]) if s["oracle"] else None
+            found = Candidate(
+                method, values, mean(s["dev"]), oracle, mean(s["test"]), len(s["dev"])
+            )
             out.append(
-                Candidate(method, values, mean(s["dev"]), oracle, mean(s["test"]), len(s["dev"]))
+                replace(found, diagnostics=pooled(explained[(method, _task, _setting, values)]))
             )
     return out
+
+
+def pooled(explained: dict[str, list[Any]]) -> str:
+    """Each diagnostic's mean over the candidate's records and languages, in a few words."""
+    out = []
+    for name, got in explained.items():
+        if isinstance(got[0], tuple):
+            value = tuple(mean(v[i] for v in got) for i in (0, 1))
+        else:
+            value = mean(got)
+        out.append(f"{name} {value_text(value)}")
+    return "; ".join(out)
 
 
 def choose(spec: Spec, results: Path) -> tuple[list[Candidate], dict[str, Candidate]]:
@@ -144,6 +164,7 @@ def report(spec: Spec, results: Path) -> str:
                 "oracle target dev": "" if c.oracle is None else f"{c.oracle:.2f}",
                 "test (not used)": f"{c.test:.2f}",
                 "records": c.records,
+                "diagnostics (mean over languages)": c.diagnostics,
                 "chosen": "✓" if chosen.get(c.method) == c and c.values else "",
             }
         )

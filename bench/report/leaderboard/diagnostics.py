@@ -115,7 +115,7 @@ def diagnostic_rows(runs: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _text(value: Any) -> str:
+def value_text(value: Any) -> str:
     def one(x: float) -> str:
         return f"{x:.0f}" if x == int(x) else f"{x:.1f}"
 
@@ -128,7 +128,7 @@ def diagnostics_markdown(rows: list[dict[str, Any]], langs: list[str]) -> str:
 
     if not rows:
         return "no records of a method with diagnostics yet\n"
-    df = pd.DataFrame([{**r, "value": _text(r["value"])} for r in rows])
+    df = pd.DataFrame([{**r, "value": value_text(r["value"])} for r in rows])
     keys = ["backbone", "task", "setting", "method", "diagnostic"]
     table = df.pivot_table(index=keys, columns="lang", values="value", aggfunc="first")
     table["trainings"] = df.groupby(keys)["trainings"].max()
