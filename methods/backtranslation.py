@@ -167,8 +167,11 @@ class BackTranslation(Method):
         )
 
         def build(work: Path) -> dict[str, Any]:
+            precision = (translator_report.get("model") or {}).get("eval_precision")
             translate = (
-                SuiteTranslator(translator_dir) if translator_dir else HubTranslator(c.model)
+                SuiteTranslator(translator_dir, precision)
+                if translator_dir
+                else HubTranslator(c.model)
             )
             started = time.perf_counter()
             rows, extra = self._translate(task.kind, source, lang.code, translate)

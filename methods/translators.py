@@ -27,9 +27,10 @@ def compact_vocab(backbone: Any) -> bool:
 
 
 class SuiteTranslator:
-    """The flores task's own en↔xx model (tags ``<2xx>``/``<2eng>`` on the source)."""
+    """The flores task's own en↔xx model (tags ``<2xx>``/``<2eng>`` on the source), decoding
+    under the ``eval_precision`` of the recipe it was trained with (bf16 autocast or fp32)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, precision: str | None = None) -> None:
         from transformers import AutoTokenizer, EncoderDecoderModel
 
         from bench.train.kinds.common import accelerator
@@ -37,6 +38,7 @@ class SuiteTranslator:
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.model = EncoderDecoderModel.from_pretrained(folder).eval().to(accelerator())
         self.target_ids = None  # a compact decoder: its id i is tokenizer id target_ids[i]
+        self.precision = precision
         if (folder / TARGET_IDS).is_file():
             self.target_ids = torch.tensor(json.loads((folder / TARGET_IDS).read_text()))
 
@@ -44,6 +46,7 @@ class SuiteTranslator:
     def __call__(
         self, texts: list[str], src: str, tgt: str, sample: bool, beams: int, batch: int, seed: int
     ) -> list[str]:
+        from bench.train.kinds.common import eval_precision
         from bench.train.kinds.translation import tag
 
         tok = self.tokenizer
@@ -53,7 +56,10 @@ class SuiteTranslator:
         ]
         out = [""] * len(texts)
         torch.manual_seed(seed)
-        with counter(f"translating {src}->{tgt}", len(texts), "sent") as advance:
+        with (
+            counter(f"translating {src}->{tgt}", len(texts), "sent") as advance,
+            eval_precision(self.model, self.precision),
+        ):
             self._generate(ids, batch, sample, beams, limit, out, advance)
         return out
 
@@ -213,7 +219,8 @@ def suite_translator(
                 module, encoded, kind.collate(tokenizer), cfg, work / "train", progress=tick
             )
         save(module, tokenizer, work / "out")
-        dev = translator_dev_scores(SuiteTranslator(work / "out"), task, lang, ctx.root, seed)
+        translate = SuiteTranslator(work / "out", (model or {}).get("eval_precision"))
+        dev = translator_dev_scores(translate, task, lang, ctx.root, seed)
         return {
             "dev": dev,
             "language": lang.code,

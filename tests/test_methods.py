@@ -376,9 +376,17 @@ def test_a_compact_vocabulary_translator_decodes_into_the_tokenizers_ids(
     assert "encoder" not in report["vocab"] and kept["rows"] < kept["of"]
     ids = json.loads((folder / translators.TARGET_IDS).read_text())
     assert len(ids) == kept["rows"] and ids == sorted(ids)
-    translate = translators.SuiteTranslator(folder)
+    translate = translators.SuiteTranslator(folder, report["model"]["eval_precision"])
     assert translate.model.decoder.config.vocab_size == kept["rows"]
     assert translate.target_ids.tolist() == ids  # generated ids go back through them
+    autocast = []  # the recipe's eval_precision holds for its decoding too
+    generate = translate.model.generate
+
+    def spy(*args, **kwargs):
+        autocast.append(torch.is_autocast_enabled("cpu"))
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(translate.model, "generate", spy)
     out = translate(["Good morning.", "The market opens today."], "eng", "hau", False, 2, 8, 0)
-    assert len(out) == 2 and all(isinstance(t, str) for t in out)
+    assert len(out) == 2 and all(isinstance(t, str) for t in out) and autocast == [True]
     assert report["dev"]["eng-hau"]["chrf++"] >= 0
