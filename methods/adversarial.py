@@ -1,6 +1,8 @@
 """+adversarial: language-invariant representations through a gradient-reversal layer.
 
-During task fine-tuning, unlabelled target-language text is fed alongside the task batches; a
+During task fine-tuning, unlabelled target-language text is fed alongside the task batches
+(zero-shot with ``english = "text"``: beside unlabelled English text of the same sources
+instead, so that language, not domain or format, is what tells them apart); a
 language discriminator on the encoder's representation (sentence-pooled, and per token as in
 Keung et al. 2019) learns to tell the languages apart, while the gradient-reversal layer
 (Ganin & Lempitsky 2015) sends the encoder the negated gradient scaled by
@@ -55,6 +57,21 @@ class Config:
     # init, and at a fine-tuning lr (5e-5) may never beat a constant guess within a short run,
     # leaving the reversed gradient noise (the run's disc_accuracy vs disc_majority shows it).
     disc_lr_scale: float = field(default=1.0, metadata=ADDED_LATER)
+    # Zero-shot, what stands for English beside the targets' unlabelled text: "task" = the
+    # English task batches (Keung et al. 2019), or "text" = unlabelled English lines from the
+    # same sources as the targets' (news), English and one target language each step, so the
+    # discriminator cannot tell the languages apart by domain or by the task's sentence-pair
+    # format instead of by language.
+    english: str = field(default="task", metadata=ADDED_LATER)
+
+    def __post_init__(self) -> None:
+        if self.english not in ("task", "text"):
+            from bench.core.errors import BenchError
+
+            raise BenchError(
+                f"--set adversarial.english={self.english}: expected 'task' or 'text'",
+                hint="task = the English task batches; text = unlabelled English lines",
+            )
 
 
 def encoder_of(model: torch.nn.Module) -> torch.nn.Module:
@@ -92,6 +109,7 @@ class Adversarial(torch.nn.Module):
         pad_id: int,
         config: Config,
         seed: int,
+        anchor: str | None = None,  # with no task language: a language drawn every step
     ) -> None:
         super().__init__()
         self.task = task
@@ -99,6 +117,7 @@ class Adversarial(torch.nn.Module):
         self.langs = sorted({*text, *([task_language] if task_language else [])})
         self.text = text
         self.task_language = task_language
+        self.anchor = anchor
         self.pad_id = pad_id
         self.seed = seed
         self.rank = int(__import__("os").environ.get("RANK", "0"))
@@ -161,7 +180,12 @@ class Adversarial(torch.nn.Module):
             labels.append(self.langs.index(self.task_language))
         others = [lang for lang in self.langs if lang != self.task_language]
         rng = random.Random(f"{self.seed}/{self._step}/{self.rank}/pick")
-        picked = others if self.task_language is None else [rng.choice(others)]
+        if self.task_language is not None:  # the task batch and one other language
+            picked = [rng.choice(others)]
+        elif self.anchor is not None:  # English text and one target language
+            picked = [self.anchor, rng.choice([x for x in others if x != self.anchor])]
+        else:  # translation: both languages of the batches
+            picked = others
         for lang in picked:
             inputs = self._unlabelled(lang, device)
             reps.append(encoder(**inputs)[0])
@@ -241,25 +265,30 @@ class AdversarialMethod(Method):
         text, reports = {}, {}
         eng = get_language("eng")
         one_language = ctx.task.kind != "translation"  # translation batches mix two languages
+        english_text = one_language and self.config.english == "text"
         if one_language and ctx.train_lang.code == eng.code:  # zero-shot: English vs the targets
             langs = [lang for lang in ctx.targets if lang.code != eng.code]
+            langs = [eng, *langs] if english_text else langs
         elif one_language:  # in-language: the target's own batches vs English
             langs = [eng]
         else:
             langs = [eng, ctx.train_lang]  # the two source languages of the batches
         for lang in langs:
             text[lang.code], reports[lang.code] = tokenised_text(ctx, lang, self.config.max_lines)
+        anchored = english_text and ctx.train_lang.code == eng.code
         ctx.reports[self.name] = {
             "unlabelled": {
                 k: {kk: v[kk] for kk in ("used", "removed", "sha256")} for k, v in reports.items()
             },
             "languages": sorted({*text, *([ctx.train_lang.code] if one_language else [])}),
+            **({"english": "unlabelled text"} if anchored else {}),
         }
         return Adversarial(
             module,
             text,
-            ctx.train_lang.code if one_language else None,
+            ctx.train_lang.code if one_language and not anchored else None,
             ctx.tokenizer.pad_token_id,
             self.config,
             ctx.seed,
+            anchor=eng.code if anchored else None,
         )

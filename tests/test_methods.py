@@ -216,6 +216,29 @@ def test_adversarial_discriminator_trains_and_the_encoder_gets_the_reversed_grad
     assert {id(p) for g in fast for p in g["params"]} == disc
     assert sum(len(g["params"]) for g in groups) == len(list(module.parameters()))
 
+    # english = "text": zero-shot, unlabelled English lines stand for English, drawn every
+    # step beside one target language; the task batches are not discriminated.
+    plugin = parse_method(
+        "adversarial", {"adversarial.max_lines": "200", "adversarial.english": "text"}
+    ).methods[0]
+    module = plugin.wrap(kind.build(tiny_backbone, labels, ctx.tokenizer), ctx)
+    assert module.langs == ["eng", "hau", "swa"] and module.task_language is None
+    assert ctx.reports["adversarial"]["english"] == "unlabelled text"
+    assert ctx.reports["adversarial"]["unlabelled"]["eng"]["used"] == 200
+    seen = []
+    module._unlabelled = lambda lang, device, real=module._unlabelled: (
+        seen.append(lang) or real(lang, device)
+    )
+    module.train()
+    module.begin(4)
+    for _ in range(4):
+        loss, _n = module(batch)
+        loss.backward()
+    assert seen[::2] == ["eng"] * 4 and set(seen[1::2]) <= {"hau", "swa"}
+    assert module.log_metrics()["disc_majority"] == 0.5  # 16 English, 16 target lines a step
+    with pytest.raises(BenchError, match="expected 'task' or 'text'"):
+        parse_method("adversarial", {"adversarial.english": "news"})
+
 
 # --- MLM -------------------------------------------------------------------------------------
 

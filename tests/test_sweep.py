@@ -222,6 +222,14 @@ def test_a_search_tries_every_combination_once_and_writes_apart(
     spec_file.write_text('methods = ["mlm"]\n[search]\n"mlm.steps" = []\n')
     with pytest.raises(BenchError, match="must be a non-empty list"):
         dag.load_spec(spec_file)
+    # skip: a combination holding every item of an entry is left out
+    search = '[search]\n"mlm.steps" = [5, 10]\n"mlm.lr" = [1e-4, 3e-4]\n'
+    spec_file.write_text('methods = ["mlm"]\nskip = [["mlm.steps=10", "mlm.lr=0.0003"]]\n' + search)
+    items = sorted(r.items for r in dag.requests(dag.load_spec(spec_file)))
+    assert len(items) == 3 and ("mlm.lr=0.0003", "mlm.steps=10") not in items
+    spec_file.write_text('methods = ["mlm"]\nskip = [["mlm.steps=7"]]\n' + search)
+    with pytest.raises(BenchError, match=r"names no searched value \(mlm.steps=7\)"):
+        dag.load_spec(spec_file)
 
 
 @pytest.mark.integration

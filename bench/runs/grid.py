@@ -86,6 +86,9 @@ class Spec:
     # repository), apart from the grid's, so that no leaderboard mixes search runs in.
     search: dict[str, list] = field(default_factory=dict)
     results: str | None = None
+    # Combinations of the search left out: one that holds every item of an entry is not run
+    # (``skip = [["adversarial.english=text", "adversarial.disc_lr_scale=1.0"]]``).
+    skip: list[list[str]] = field(default_factory=list)
 
 
 SPEC_KEYS = {f for f in Spec.__dataclass_fields__}
@@ -107,7 +110,18 @@ def load_spec(path: Path) -> Spec:
                 f"{path}: search value of {key} must be a non-empty list",
                 hint=f'e.g. "{key}" = [1e-4, 3e-4]',
             )
-    return Spec(**data)
+    spec = Spec(**data)
+    tried = {f"{k}={v}" for k, values in spec.search.items() for v in values}
+    for entry in spec.skip:
+        unknown = [item for item in entry if item not in tried]
+        if unknown or not entry:
+            raise BenchError(
+                f"{path}: skip entry {entry} names no searched value"
+                + (f" ({', '.join(unknown)})" if unknown else ""),
+                hint=f"items are key=value as the search tries them, one of: "
+                f"{', '.join(sorted(tried))}",
+            )
+    return spec
 
 
 def search_items(spec: Spec) -> list[list[str]]:
@@ -115,10 +129,11 @@ def search_items(spec: Spec) -> list[list[str]]:
     from itertools import product
 
     keys = sorted(spec.search)
-    return [
+    every = [
         [f"{k}={v}" for k, v in zip(keys, values, strict=True)]
         for values in product(*(spec.search[k] for k in keys))
     ]
+    return [items for items in every if not any(set(s) <= set(items) for s in spec.skip)]
 
 
 def requests(spec: Spec) -> list[Request]:
