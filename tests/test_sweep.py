@@ -104,6 +104,7 @@ def _cost_record(results: Path, method: str, task: str, lang: str, seed: int, **
         "seed": seed,
         "lang": lang,
         "selection": extra.pop("selection", "source-dev"),
+        **({"methods": extra.pop("methods")} if "methods" in extra else {}),
     }
     record = {
         "config": config,
@@ -137,6 +138,12 @@ def test_cost_of_a_grid_counts_each_training_and_stage_once(tmp_path):
     _cost_record(results, "baseline", "flores", "yor", 1, setting="in-language")  # not in grid
     seen = cost.trainings(results)
     assert len(seen) == 4 and sum(e["records"] for e in seen.values()) == 6
+    # a search: trainings that differ only in a method's settings are trainings of their own
+    search = tmp_path / "search"
+    for weight in (0.1, 1.0):
+        methods = {"adversarial": {"weight": weight}}
+        _cost_record(search, "adversarial", "xnli", "swa", 1, methods=methods)
+    assert [e["train_s"] + e["test_s"] for e in cost.trainings(search).values()] == [660.0] * 2
     assert [r["trainings"] for r in cost.cost_table(results)] == [1, 3]
     spec = dag.Spec(methods=["full"], langs="sw,ha", backbone="tiny")
     rows = {r["work"]: r for r in cost.grid_cost(spec, results)}

@@ -29,6 +29,7 @@ def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
             c["setting"],
             c["seed"],
             tuple(t.get("shared_by", [c["lang"]])),
+            json.dumps(c.get("methods") or {}, sort_keys=True),  # a search's trainings differ here
         )
         entry = out.setdefault(
             key,
@@ -127,7 +128,7 @@ def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict, dict]:
     rss: dict[str, list[int]] = defaultdict(list)
     threads: dict[Any, list[int]] = defaultdict(list)  # per value of per_task; stages: one
     stages: dict[tuple[str, str], float | None] = {}
-    for (bb, method, task, setting, seed, shared), e in trainings(results).items():
+    for (bb, method, task, setting, seed, shared, _), e in trainings(results).items():
         if (spec.backbone and bb != spec.backbone) or method not in spec.methods:
             continue
         if not set(shared) <= langs or setting not in settings.get(task, ()) or seed not in seeds:
@@ -168,7 +169,7 @@ def estimate(plan: Plan, results: Path) -> tuple[float, int]:
     seen = trainings(results)
     by_method: dict[tuple, list[float]] = defaultdict(list)
     by_task: dict[tuple, list[float]] = defaultdict(list)
-    for (backbone, method, task, setting, _, _), e in seen.items():
+    for (backbone, method, task, setting, *_), e in seen.items():
         for who in (backbone, None):  # None: a job on the default backbone, whichever it is
             by_method[(who, method, task, setting)].append(e["train_s"] + e["test_s"])
             by_task[(who, task, setting)].append(e["train_s"] + e["test_s"])
