@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
 from bench.core.errors import BenchError
 from bench.core.paths import REPO
-from bench.report.leaderboard.diagnostics import training_diagnostics, value_text
+from bench.report.leaderboard.diagnostics import (
+    mean_value,
+    training_diagnostics,
+    value_text,
+)
 from bench.runs.grid import Spec, search_items
 
 
@@ -85,28 +89,19 @@ def candidates(spec: Spec, results: Path) -> list[Candidate]:
         elif c["selection"] == "target-dev":
             scores[key]["oracle"].append(score)
     out = []
-    for (method, _task, _setting, values), s in scores.items():
+    for key, s in scores.items():
+        method, values = key[0], key[3]
         if s["dev"]:
             oracle = mean(s["oracle"]) if s["oracle"] else None
-            found = Candidate(
-                method, values, mean(s["dev"]), oracle, mean(s["test"]), len(s["dev"])
-            )
-            out.append(
-                replace(found, diagnostics=pooled(explained[(method, _task, _setting, values)]))
-            )
+            dev, test = mean(s["dev"]), mean(s["test"])
+            diagnostics = pooled(explained[key])
+            out.append(Candidate(method, values, dev, oracle, test, len(s["dev"]), diagnostics))
     return out
 
 
 def pooled(explained: dict[str, list[Any]]) -> str:
     """Each diagnostic's mean over the candidate's records and languages, in a few words."""
-    out = []
-    for name, got in explained.items():
-        if isinstance(got[0], tuple):
-            value = tuple(mean(v[i] for v in got) for i in (0, 1))
-        else:
-            value = mean(got)
-        out.append(f"{name} {value_text(value)}")
-    return "; ".join(out)
+    return "; ".join(f"{name} {value_text(mean_value(got))}" for name, got in explained.items())
 
 
 def choose(spec: Spec, results: Path) -> tuple[list[Candidate], dict[str, Candidate]]:

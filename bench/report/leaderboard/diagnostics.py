@@ -99,7 +99,6 @@ def diagnostic_rows(runs: list[Any]) -> list[dict[str, Any]]:
             values[key].append(value)
     rows = []
     for (backbone, task, setting, method, plugin, name, lang), got in sorted(values.items()):
-        pairs = isinstance(got[0], tuple)
         rows.append(
             {
                 "backbone": backbone,
@@ -108,11 +107,18 @@ def diagnostic_rows(runs: list[Any]) -> list[dict[str, Any]]:
                 "method": method,
                 "diagnostic": f"+{plugin}: {name}",
                 "lang": lang,
-                "value": tuple(mean(v[i] for v in got) for i in (0, 1)) if pairs else mean(got),
+                "value": mean_value(got),
                 "trainings": len(got),
             }
         )
     return rows
+
+
+def mean_value(got: list[Any]) -> Any:
+    """The mean of a diagnostic's values: numbers, or (before, after) pairs element-wise."""
+    if isinstance(got[0], tuple):
+        return tuple(mean(v[i] for v in got) for i in (0, 1))
+    return mean(got)
 
 
 def value_text(value: Any) -> str:
