@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from bench.train.method import ADDED_LATER, Context, Method
+from bench.train.method import ADDED_LATER, Context, Method, choices
 
 
 class GradReverse(torch.autograd.Function):
@@ -62,16 +62,7 @@ class Config:
     # same sources as the targets' (news), English and one target language each step, so the
     # discriminator cannot tell the languages apart by domain or by the task's sentence-pair
     # format instead of by language.
-    english: str = field(default="task", metadata=ADDED_LATER)
-
-    def __post_init__(self) -> None:
-        if self.english not in ("task", "text"):
-            from bench.core.errors import BenchError
-
-            raise BenchError(
-                f"--set adversarial.english={self.english}: expected 'task' or 'text'",
-                hint="task = the English task batches; text = unlabelled English lines",
-            )
+    english: str = field(default="task", metadata=ADDED_LATER | choices("task", "text"))
 
 
 def encoder_of(model: torch.nn.Module) -> torch.nn.Module:

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from bench.train.method import ADDED_LATER, Context, Method, recorded
+from bench.train.method import ADDED_LATER, Context, Method, choices, recorded
 from bench.train.stages import (
     cached_stage,
     monolingual_text,
@@ -45,7 +45,9 @@ class Config:
     max_length: int = 128
     seed: int = 0  # of the stage (shared by every run seed that uses it)
     # amp-bf16: bf16 autocast (as the fine-tuning recipes), fp32 weights and optimizer
-    precision: str = field(default="fp32", metadata=ADDED_LATER)
+    precision: str = field(
+        default="fp32", metadata=ADDED_LATER | choices("fp32", "bf16", "amp-bf16")
+    )
 
 
 @torch.no_grad()

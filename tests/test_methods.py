@@ -92,7 +92,11 @@ def test_settings_added_later_enter_the_config_only_when_set():
         ("mlm+mlm", {}, "names a plug-in twice"),
         ("mlm", {"adversarial.weight": "2"}, "not part of 'mlm'"),
         ("mlm", {"mlm.stepz": "2"}, "unknown setting --set mlm.stepz"),
-        ("mlm", {"mlm.steps": "many"}, "expected a int"),
+        ("mlm", {"mlm.steps": "many"}, "mlm.steps=many: expected an integer"),
+        ("mlm", {"mlm.lr": "fast"}, "mlm.lr=fast: expected a number"),
+        ("mlm", {"mlm.english": "ture"}, "mlm.english=ture: expected true or false"),
+        ("mlm", {"mlm.precision": "bf61"}, "precision=bf61: not one of fp32, bf16, amp-bf16"),
+        ("alignment", {"alignment.precision": "fp16"}, "not one of fp32, bf16, amp-bf16"),
     ],
 )
 def test_bad_method_names_and_settings_are_clear_errors(text, overrides, message):
@@ -236,7 +240,7 @@ def test_adversarial_discriminator_trains_and_the_encoder_gets_the_reversed_grad
         loss.backward()
     assert seen[::2] == ["eng"] * 4 and set(seen[1::2]) <= {"hau", "swa"}
     assert module.log_metrics()["disc_majority"] == 0.5  # 16 English, 16 target lines a step
-    with pytest.raises(BenchError, match="expected 'task' or 'text'"):
+    with pytest.raises(BenchError, match="english=news: not one of task, text"):
         parse_method("adversarial", {"adversarial.english": "news"})
 
 

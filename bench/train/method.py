@@ -121,6 +121,15 @@ class Composition:
 ADDED_LATER = {"added_later": True}
 
 
+def choices(*values: str) -> dict[str, tuple[str, ...]]:
+    """Metadata of a string setting that takes one of `values`: ``--set`` checks it
+    (``field(default="fp32", metadata=ADDED_LATER | choices("fp32", "amp-bf16"))``)."""
+    return {"choices": values}
+
+
+TRUE, FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
 def recorded(config: Any) -> dict[str, Any]:
     """A plug-in's settings as runs and stages record them (see `ADDED_LATER`)."""
     return {
@@ -195,23 +204,31 @@ def parse_method(
 
 
 def _configure(cls: type[Method], values: dict[str, Any]) -> Any:
+    """The plug-in's Config with `values` (``--set`` strings or a backbone spec's values) cast
+    to each field's type and checked: unknown names, values of the wrong type, booleans other
+    than true/false/yes/no/1/0 and strings outside a field's `choices` are errors."""
     cfg = cls.Config()
-    types = {f.name: type(getattr(cfg, f.name)) for f in fields(cfg)}
+    known = {f.name: f for f in fields(cfg)}
     for key, raw in values.items():
-        if key not in types:
+        if key not in known:
             raise BenchError(
                 f"unknown setting --set {cls.name}.{key}",
-                hint=f"settings of {cls.name}: {', '.join(sorted(types))}",
+                hint=f"settings of {cls.name}: {', '.join(sorted(known))}",
             )
-        cast = types[key]
-        try:
-            if not isinstance(raw, str):
+        cast = type(getattr(cfg, key))
+        where = f"--set {cls.name}.{key}={raw}"
+        if cast is bool and isinstance(raw, str):
+            if raw.lower() not in (*TRUE, *FALSE):
+                raise BenchError(f"{where}: expected true or false")
+            value: Any = raw.lower() in TRUE
+        else:
+            try:
                 value = cast(raw)
-            elif cast is bool:
-                value = raw.lower() in ("1", "true", "yes")
-            else:
-                value = cast(raw)
-        except ValueError:
-            raise BenchError(f"--set {cls.name}.{key}={raw}: expected a {cast.__name__}") from None
+            except ValueError:
+                kind = {"int": "an integer", "float": "a number"}.get(cast.__name__, cast.__name__)
+                raise BenchError(f"{where}: expected {kind}") from None
+        allowed = known[key].metadata.get("choices")
+        if allowed and value not in allowed:
+            raise BenchError(f"{where}: not one of {', '.join(allowed)}")
         cfg = replace(cfg, **{key: value})
     return cfg
