@@ -139,6 +139,11 @@ class Work:
     def checkpoints(self) -> Path:
         return self.ctx.cache / "runs" / run_id(self.base)[:16]
 
+    @property
+    def options(self) -> dict[str, Any]:
+        """The recipe's model options: shape, eval_precision, dev_rows (bench/train/recipe.py)."""
+        return self.base.get("model", {})
+
 
 def execute(
     group: Group,
@@ -253,8 +258,7 @@ def encode(work: Work) -> None:
 
 def build_model(work: Work) -> None:
     seed_everything(work.group.seed)
-    options = work.base.get("model", {})  # the recipe's model shape (translation: decoder depth)
-    shape = model_shape(options)
+    shape = model_shape(work.options)  # the recipe's model shape (translation: decoder depth)
     work.module = work.kind.build(work.folder, work.labels, work.ctx.tokenizer, **shape)
     for plugin in work.request.method.methods:  # auxiliary objectives (adversarial)
         work.module = plugin.wrap(work.module, work.ctx)
@@ -277,15 +281,14 @@ def fine_tune(work: Work) -> None:
 
         train_set = concatenate_datasets([train_set, *more])
 
-    options = work.base.get("model", {})  # eval_precision, dev_rows (bench/train/recipe.py)
     devs = {
-        r: dev_sample(enc[r], work.splits[r].dataset, options.get("dev_rows"))
+        r: dev_sample(enc[r], work.splits[r].dataset, work.options.get("dev_rows"))
         for r in enc
         if r == "source-dev" or r.startswith("target-dev:")
     }
 
     def evaluate(m: torch.nn.Module) -> dict[str, float]:
-        with eval_precision(m, options.get("eval_precision")):
+        with eval_precision(m, work.options.get("eval_precision")):
             return {
                 r: work.kind.selection_score(m, e, d, tokenizer, extra)
                 for r, (e, d) in devs.items()
@@ -336,7 +339,7 @@ def predict_and_score(work: Work, code: str, weights: Path) -> tuple[Any, dict[s
     work.module.load_state_dict(torch.load(weights, weights_only=True))
     work.module.eval()
     tokenizer, extra = work.ctx.tokenizer, work.extra
-    with eval_precision(work.module, work.base.get("model", {}).get("eval_precision")):
+    with eval_precision(work.module, work.options.get("eval_precision")):
         preds = work.kind.predict(
             work.module, work.encoded[f"test:{code}"], test.dataset, tokenizer, extra
         )
