@@ -264,3 +264,42 @@ def test_evaluation_options_are_recorded_and_change_the_run_id(
     assert "eval/target-dev:hau" in rec["training"]["curve"][-1]
     code, out, _ = run(capsys, *base, "--dry-run")
     assert code == 0 and "1 of 1 trainings to run" in out  # fp32, whole dev: another run
+
+
+def test_kept_weights_reproduce_the_records_predictions(
+    capsys, tiny_backbone, data_root, isolated_outputs, tmp_path
+):
+    """`--keep-weights DIR`: each training's selected weights, its tokenizer and its config are
+    kept; loaded into a freshly built model they predict what the record holds."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from bench.data.language import get_language
+    from bench.data.task import get_task
+    from bench.runs.records import run_id
+    from bench.train.kinds import classification
+
+    kept = tmp_path / "kept"
+    code, out, err = run(
+        capsys,
+        *("run", "--backbone", str(tiny_backbone), "--tasks", "xnli", "--langs", "sw"),
+        *("--seeds", "6", "--set", "max_steps=3", "--set", "evals=1"),
+        *("--keep-weights", str(kept), "--data-root", str(data_root)),
+    )
+    assert code == 0, out + err
+    (folder,) = kept.iterdir()
+    about = json.loads((folder / "training.json").read_text())
+    assert folder.name == run_id(about["config"])[:16]
+    assert sorted(p.name for p in folder.glob("*.pt")) == ["best-source-dev.pt", "last.pt"]
+    (record,) = (isolated_outputs / "results").rglob("*-seed6-*.json")
+    assert about["records"] == [str(record)]
+    task = get_task("xnli")
+    labels = task.labels(task.setting("zero-shot"))
+    tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer")
+    model = classification.build(tiny_backbone, labels, tokenizer)
+    model.load_state_dict(torch.load(folder / "best-source-dev.pt", weights_only=True))
+    model.eval()
+    test = task.load(get_language("swa"), "test", "zero-shot", data_root).dataset.select(range(64))
+    encoded = classification.encode(test, tokenizer, about["config"]["max_length"], labels)
+    preds = classification.predict(model, encoded, test, tokenizer, labels)
+    assert preds == read_predictions(record)[:64]

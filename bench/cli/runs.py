@@ -79,6 +79,14 @@ def run(
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Re-run even where a record exists.")] = False,
+    keep_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep each training's fine-tuned weights (one per selection split, and the "
+            "last) in DIR/<run id>/ instead of deleting them after testing.",
+            metavar="DIR",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the plan and what is already done; train nothing."),
@@ -91,7 +99,17 @@ def run(
     from bench.runs.request import resolve
 
     request = resolve(
-        method, langs, tasks, backbone, seeds, settings, selection, set_ or [], comet, force
+        method,
+        langs,
+        tasks,
+        backbone,
+        seeds,
+        settings,
+        selection,
+        set_ or [],
+        comet,
+        force,
+        keep_weights,
     )
     command.run(request, resolve_root(data_root), dry_run=dry_run, echo=typer.echo)
 

@@ -166,3 +166,23 @@ def peak_memory() -> dict[str, int]:
     if torch.cuda.is_available():
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
     return out
+
+
+def keep_weights(
+    checkpoints: Path, folder: Path, about: dict[str, Any], records: list[Path], tokenizer: Any
+) -> Path:
+    """Move a training's weights (``best-<selection split>.pt`` per selection, ``last.pt``) from
+    its checkpoint folder to ``folder/<run id>/``, beside the tokenizer they go with and
+    ``training.json`` (`about`: its config, backbone folder, the step each selection chose; and
+    its records). The state dicts are of the suite's module (task head, method wrapper,
+    compacted vocabulary: bench/train/vocab.py)."""
+    import shutil
+
+    out = folder / run_id(about["config"])[:16]
+    out.mkdir(parents=True, exist_ok=True)
+    for weights in checkpoints.glob("*.pt"):
+        shutil.move(weights, out / weights.name)
+    tokenizer.save_pretrained(out / "tokenizer")
+    about = {**about, "records": [str(path) for path in records]}
+    write_atomic(out / "training.json", (json.dumps(about, indent=1) + "\n").encode())
+    return out

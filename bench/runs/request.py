@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bench.core.errors import BenchError
 from bench.data.language import Language, parse_langs
@@ -34,6 +35,7 @@ class Request:
     items: tuple[str, ...] = ()  # the --set items of this method as given (a sweep job's copy)
     comet: str | None = None
     force: bool = False
+    keep_weights: Path | None = None  # keep each training's fine-tuned weights under this folder
 
     @property
     def overrides(self) -> dict[str, str]:
@@ -52,6 +54,7 @@ def resolve(
     overrides: Iterable[str] = (),
     comet: str | None = None,
     force: bool = False,
+    keep_weights: str | None = None,
 ) -> Request:
     """The one place a run's strings are parsed; a bad value fails here, before any work."""
     chosen, why = resolve_backbone(backbone)
@@ -70,6 +73,7 @@ def resolve(
         items=items,
         comet=comet,
         force=force,
+        keep_weights=Path(keep_weights).expanduser().resolve() if keep_weights else None,
     )
 
 

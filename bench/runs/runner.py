@@ -27,13 +27,21 @@ from bench.data.source import LoadedSplit
 from bench.data.task import SOURCE_LANGUAGE
 from bench.runs.inputs import data_checksums, encoded, prepare
 from bench.runs.plan import Group
-from bench.runs.records import environment, peak_memory, record_path, run_id, write_record
+from bench.runs.records import (
+    environment,
+    keep_weights,
+    peak_memory,
+    record_path,
+    run_id,
+    write_record,
+)
 from bench.runs.request import Request
 from bench.train.backbone import Backbone
 from bench.train.build import backbone_id, materialize
 from bench.train.kinds import KINDS
 from bench.train.kinds.common import dev_sample, eval_precision
 from bench.train.method import Composition, Context
+from bench.train.metrics import comet_directions
 from bench.train.recipe import model_options, model_shape, train_config
 from bench.train.trainer import TrainConfig, TrainResult, seed_everything, train
 
@@ -171,6 +179,11 @@ def execute(
     if work.base["world_size"] > 1 and torch.distributed.get_rank() != 0:
         return []
     written = test_and_record(work)
+    if request.keep_weights is not None:  # else deleted: 130 MB a file on me5_small
+        about = {"config": work.base, "backbone_folder": str(work.folder)}
+        about |= {"best_step": work.result.best_step if work.result else {}}
+        records = [path for _, path in work.todo.values()]
+        keep_weights(work.checkpoints, request.keep_weights, about, records, work.ctx.tokenizer)
     shutil.rmtree(work.checkpoints, ignore_errors=True)
     return written
 
@@ -345,7 +358,7 @@ def predict_and_score(work: Work, code: str, weights: Path) -> tuple[Any, dict[s
         )
     metrics = work.kind.score(preds, test.dataset, extra)
     if work.request.comet and work.group.task.kind == "translation":
-        metrics["comet"] = _comet(work.request.comet, preds, test.dataset, extra)
+        metrics["comet"] = comet_directions(work.request.comet, preds, test.dataset, extra)
     return preds, metrics
 
 
@@ -382,21 +395,4 @@ def make_record(
         },
         "test_wall_s": round(time.perf_counter() - started, 2),
         "environment": env,
-    }
-
-
-def _comet(
-    model: str, preds: dict[str, list[str]], dataset: Any, codes: tuple[str, str]
-) -> dict[str, Any]:
-    from bench.train.metrics import comet_score
-
-    forward = f"{codes[0]}-{codes[1]}"
-    return {
-        d: comet_score(
-            model,
-            dataset["src"] if d == forward else dataset["tgt"],
-            hyps,
-            dataset["tgt"] if d == forward else dataset["src"],
-        )
-        for d, hyps in preds.items()
     }

@@ -59,3 +59,19 @@ def comet_score(
     data = [{"src": s, "mt": h, "ref": r} for s, h, r in zip(sources, hyps, refs, strict=True)]
     out = scorer.predict(data, batch_size=batch_size, gpus=0, progress_bar=False)
     return {"comet": round(float(out.system_score), 6), "comet_model": name}
+
+
+def comet_directions(
+    model: str, preds: dict[str, list[str]], dataset: Any, codes: tuple[str, str]
+) -> dict[str, Any]:
+    """COMET of each direction's hypotheses (``eng-hau``, ``hau-eng``) on a parallel test set."""
+    forward = f"{codes[0]}-{codes[1]}"
+    return {
+        d: comet_score(
+            model,
+            dataset["src"] if d == forward else dataset["tgt"],
+            hyps,
+            dataset["tgt"] if d == forward else dataset["src"],
+        )
+        for d, hyps in preds.items()
+    }
