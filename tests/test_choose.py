@@ -8,32 +8,23 @@ import pytest
 from bench.core.errors import BenchError
 from bench.report.choose import Candidate, choose, report, spec_disagreements
 from bench.runs.grid import Spec
-from bench.runs.records import record_path, write_record
+from tests.records import fake_record
 
 SPEC = Spec(methods=["baseline", "mlm"], tasks="xnli", search={"mlm.steps": [250, 1000]})
 
 
 def write(results, method, steps, selection, lang, dev, test):
-    config = {
-        "method": method,
-        "backbone": "tiny",
-        "task": "xnli",
-        "setting": "zero-shot",
-        "seed": 1,
-        "train": {"lr": 1e-4},
-        "lang": lang,
-        "selection": selection,
-        "data": {f"test:{lang}": "x"},
-    }
-    if method != "baseline":
-        config["methods"] = {"mlm": {"steps": steps, "lr": 5e-5}}
-    record = {
-        "config": config,
-        "metrics": {"accuracy": test},
-        "machine_translated_test": False,
-        "selection": {"split": selection, "key": selection, "step": 10, "score": dev},
-    }
-    write_record(record_path(results, config), record, [0, 1])
+    methods = {"methods": {"mlm": {"steps": steps, "lr": 5e-5}}} if method != "baseline" else {}
+    fake_record(
+        results,
+        method=method,
+        lang=lang,
+        selection=selection,
+        metrics={"accuracy": test},
+        train={"lr": 1e-4},
+        config=methods,
+        record={"selection": {"split": selection, "key": selection, "step": 10, "score": dev}},
+    )
 
 
 def test_the_choice_is_made_on_english_dev_never_on_test(tmp_path):

@@ -9,29 +9,20 @@ import pytest
 from bench.report import leaderboard as lb
 from bench.report.leaderboard.collect import load_runs
 from bench.report.leaderboard.diagnostics import diagnostic_rows
-from bench.runs.records import record_path, write_record
+from tests.records import fake_record
 
 
 def write(results, method, seed, lang, selection, reports, curve):
-    config = {
-        "method": method,
-        "backbone": "tiny",
-        "task": "xnli",
-        "setting": "zero-shot",
-        "seed": seed,
-        "train": {"lr": 1e-4, "seed": seed},
-        "lang": lang,
-        "selection": selection,
-        "data": {f"test:{lang}": "x"},
-    }
-    record = {
-        "config": config,
-        "metrics": {"accuracy": 0.5},
-        "machine_translated_test": False,
-        "method_reports": reports,
-        "training": {"curve": curve, "shared_by": ["swa", "yor"], "wall_s": 1.0},
-    }
-    write_record(record_path(results, config), record, [0, 1])
+    training = {"curve": curve, "shared_by": ["swa", "yor"], "wall_s": 1.0}
+    fake_record(
+        results,
+        method=method,
+        seed=seed,
+        lang=lang,
+        selection=selection,
+        metrics={"accuracy": 0.5},
+        record={"method_reports": reports, "training": training},
+    )
 
 
 def reports(seed):

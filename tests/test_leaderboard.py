@@ -9,7 +9,7 @@ import pytest
 from bench.core.errors import BenchError
 from bench.data.task import get_task
 from bench.report import leaderboard as lb
-from bench.runs.records import record_path, write_record
+from tests.records import fake_record
 
 
 @pytest.fixture(scope="module")
@@ -18,27 +18,24 @@ def gold(data_root):
 
 
 def write(results, method, seed, preds, gold, **extra):
-    config = {
-        "method": method,
-        "backbone": extra.pop("backbone", "tiny"),
-        "task": "xnli",
-        "setting": "zero-shot",
-        "seed": seed,
-        "train": {"lr": extra.pop("lr", 1e-4), "seed": seed},
-        "lang": "swa",
-        "selection": extra.pop("selection", "source-dev"),
-        "data": {"test:swa": "x"},
-    }
-    if "profile" in extra:
-        config["profile"] = extra.pop("profile")
-    accuracy = sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold)
-    record = {"config": config, "metrics": {"accuracy": accuracy}, "machine_translated_test": False}
-    record["backbone"] = {"weights_sha256": extra.pop("weights", "w1")}
+    config = {"profile": extra.pop("profile")} if "profile" in extra else {}
+    record = {"backbone": {"weights_sha256": extra.pop("weights", "w1")}}
     if "caveat" in extra:
         record["backbone"]["caveat"] = extra.pop("caveat")
     if "stage" in extra:
         record["method_reports"] = {method: {"key": "k", "weights_sha256": extra.pop("stage")}}
-    write_record(record_path(results, config), record, preds)
+    fake_record(
+        results,
+        method=method,
+        seed=seed,
+        selection=extra.pop("selection", "source-dev"),
+        metrics={"accuracy": sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold)},
+        backbone=extra.pop("backbone", "tiny"),
+        train={"lr": extra.pop("lr", 1e-4), "seed": seed},
+        config=config,
+        record=record,
+        predictions=preds,
+    )
 
 
 def noisy(gold, right, seed):
