@@ -66,21 +66,20 @@ def setting(methods: dict[str, dict[str, Any]], key: str) -> Any:
 
 def candidates(spec: Spec, results: Path) -> list[Candidate]:
     """One candidate per (method, searched values), from the spec's records in `results`."""
-    from bench.report.leaderboard.collect import METRICS
-    from bench.runs.records import labelled
+    from bench.report.leaderboard.collect import METRICS, load_runs
 
     scores: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     explained: dict[tuple, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    for path in sorted((results / "runs").rglob("*.json")):
-        rec = json.loads(path.read_text())
-        c = labelled(rec["config"])
-        if c["method"] not in spec.methods or (spec.backbone and c["backbone"] != spec.backbone):
+    for run in load_runs(results, backbone=[spec.backbone] if spec.backbone else None):
+        c = run.config
+        if c["method"] not in spec.methods:
             continue
+        rec = json.loads(run.path.read_text())  # the selection score and the method reports
         keys = searched(spec, c["method"])
-        values = tuple((k, setting(c["methods"], k)) for k in keys)
+        values = tuple((k, setting(c.get("methods", {}), k)) for k in keys)
         key = (c["method"], c["task"], c["setting"], values)
         score = 100 * rec["selection"]["score"]
-        test = METRICS[c["task"]][0][1](rec["metrics"], c["lang"])
+        test = METRICS[c["task"]][0][1](run.metrics, c["lang"])
         if c["selection"] == choosing_selection(c["setting"]):
             scores[key]["dev"].append(score)
             scores[key]["test"].append(test)
