@@ -1,0 +1,33 @@
+"""The analysis scripts behind README findings: their measuring parts on inputs with a known
+answer (the scripts themselves need me5_small and a kept training)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import torch
+
+from bench.core.paths import REPO
+
+
+def script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_discriminator_probe_learns_what_can_be_learned_and_nothing_else():
+    probe = script("discriminator_probe").probe
+    gen = torch.Generator().manual_seed(0)
+    centres = 3 * torch.randn(4, 16, generator=gen)  # four well-separated "languages"
+    separable = {i: centres[i] + torch.randn(200, 16, generator=gen) for i in range(4)}
+    test_x = torch.cat([centres[i] + torch.randn(50, 16, generator=gen) for i in range(4)])
+    test_y = torch.arange(4).repeat_interleave(50)
+    learned = probe(separable, (test_x, test_y), lr=1e-2, steps=100, report=[100])
+    assert learned[100] > 0.9
+    same = {i: torch.randn(200, 16, generator=gen) for i in range(4)}  # one distribution
+    chance = probe(same, (torch.randn(200, 16, generator=gen), test_y), 1e-2, 100, [100])
+    assert chance[100] < 0.4  # 4 classes: chance is 25%
+    slow = probe(separable, (test_x, test_y), lr=1e-6, steps=100, report=[100])
+    assert slow[100] < learned[100]  # the learning rate is the probe's question
