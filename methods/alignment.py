@@ -28,6 +28,7 @@ import torch
 
 from bench.train.method import ADDED_LATER, Context, Method, choices, recorded
 from bench.train.stages import cached_stage, parallel_text, stage_key, usable_length
+from bench.train.trainer import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,7 @@ class Config:
     auxiliary_weight: float = 0.0  # > 0: also the sentence objective during fine-tuning
     auxiliary_batch: int = 16  # parallel pairs per fine-tuning step
     # amp-bf16: the stage under bf16 autocast (as the fine-tuning recipes), fp32 weights
-    precision: str = field(
-        default="fp32", metadata=ADDED_LATER | choices("fp32", "bf16", "amp-bf16")
-    )
+    precision: str = field(default="fp32", metadata=ADDED_LATER | choices(*PRECISIONS))
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

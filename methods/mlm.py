@@ -29,6 +29,7 @@ from bench.train.stages import (
     temperature_probs,
     usable_length,
 )
+from bench.train.trainer import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,7 @@ class Config:
     max_length: int = 128
     seed: int = 0  # of the stage (shared by every run seed that uses it)
     # amp-bf16: bf16 autocast (as the fine-tuning recipes), fp32 weights and optimizer
-    precision: str = field(
-        default="fp32", metadata=ADDED_LATER | choices("fp32", "bf16", "amp-bf16")
-    )
+    precision: str = field(default="fp32", metadata=ADDED_LATER | choices(*PRECISIONS))
 
 
 @torch.no_grad()

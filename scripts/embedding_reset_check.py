@@ -69,7 +69,7 @@ def main() -> None:
         model.load_state_dict(
             {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         )
-        weight = module.model.get_input_embeddings().weight.data
+        weight = model.get_input_embeddings().weight.data
         for row, piece in enumerate(rows.tolist()):
             if mode == "reset-all-rows" or (mode == "reset-untrained-rows" and piece not in read):
                 weight[row] = pretrained[piece]
@@ -78,10 +78,7 @@ def main() -> None:
         with eval_precision(module, config.get("model", {}).get("eval_precision")):
             for c in targets:
                 preds = classification.predict(module, encoded[c], tests[c], tok, labels)
-                gold = tests[c]["label"]
-                accuracy[c] = (
-                    100 * sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold)
-                )
+                accuracy[c] = 100 * classification.score(preds, tests[c])["accuracy"]
         mean = sum(accuracy.values()) / len(accuracy)
         print(f"{mode:22} " + " ".join(f"{accuracy[c]:6.2f}" for c in targets) + f"  {mean:6.2f}")
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -176,8 +177,6 @@ def keep_weights(
     ``training.json`` (`about`: its config, backbone folder, the step each selection chose; and
     its records). The state dicts are of the suite's module (task head, method wrapper,
     compacted vocabulary: bench/train/vocab.py)."""
-    import shutil
-
     out = folder / run_id(about["config"])[:16]
     out.mkdir(parents=True, exist_ok=True)
     for weights in checkpoints.glob("*.pt"):

@@ -31,6 +31,9 @@ from bench.train.rowsparse import RowSparseAdamW, clip_grad_norm_, sparse_embedd
 Evaluate = Callable[[torch.nn.Module], dict[str, float]]  # selection key -> score (higher better)
 
 
+PRECISIONS = ("fp32", "bf16", "amp-bf16")  # TrainConfig.precision
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings of one run (the fully resolved values land in the run record)."""
@@ -179,7 +182,7 @@ def train(
     marked by ``# ---``), as nanochat's does; its pieces that stand alone are helpers.
     """
     # --- setup -------------------------------------------------------------------------
-    if cfg.precision not in ("fp32", "bf16", "amp-bf16"):
+    if cfg.precision not in PRECISIONS:
         raise BenchError(f"unknown precision '{cfg.precision}'", hint="use fp32, bf16 or amp-bf16")
     amp = cfg.precision == "amp-bf16"
     rank, world = init_distributed()
