@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 export BENCH_DATA_ROOT ?= $(abspath $(DATA))
 
-.PHONY: install install-browser test test-slurm test-integration test-all lint format run perf tables langs lock clean
+.PHONY: install install-browser test test-slurm test-integration test-all lint format run ablation perf tables langs lock clean
 
 # One pinned environment: pip constraints keep torch on the 2.13.0 CPU build (no CUDA download).
 install: $(VENV)/.installed
@@ -45,12 +45,19 @@ format: install
 run: install             ## the baseline grid on the offline default (records committed: skips)
 	$(BIN)/bench run --method baseline --backbone me5_small --langs sw,yo,ha --seeds 1,2,3 --settings zero-shot,in-language --selection source-dev,target-dev
 
+ablation: install        ## the me5_small method ablation (issue #17) in its order; resumable, skips what is committed
+	$(BIN)/bench sweep --spec sweeps/me5-ablation.toml --settings zero-shot --workers 1
+	$(BIN)/bench sweep --spec sweeps/me5-ablation.toml --tasks flores --workers 1
+	$(BIN)/bench sweep --spec sweeps/me5-ablation.toml --workers 1
+	$(BIN)/bench sweep --spec sweeps/me5-leave-one-out.toml --workers 1
+
 perf: install            ## throughput vs transformers.Trainer -> results/perf/ (run on a quiet machine)
 	$(BIN)/python benchmarks/throughput.py --backbone tiny_xlmr --examples 2048
 	$(BIN)/python benchmarks/throughput.py --backbone tiny_xlmr --examples 2048 --precisions fp32 --threads 1 --tasks masakhaner,xnli
 
 tables: install          ## regenerate README tables and leaderboards/generated/ from results/
 	$(BIN)/bench paper
+	$(BIN)/bench choose --spec sweeps/me5-search.toml --out leaderboards/generated/me5-search.md
 	$(BIN)/bench summary --write README.md
 
 langs: install

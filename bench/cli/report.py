@@ -156,4 +156,4 @@ def choose(
     if out is not None:
         from bench.runs.records import write_atomic
 
-        write_atomic(out, text.encode())
+        write_atomic(out, (text + "\n").encode())
