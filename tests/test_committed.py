@@ -87,3 +87,13 @@ def test_one_deleted_record_is_one_training_to_run(committed, capsys, tmp_path, 
 
 def _link(src: str, dst: str) -> None:
     Path(dst).symlink_to(src)
+
+
+def test_the_committed_search_report_is_regenerated_identically():
+    """leaderboards/generated/me5-search.md (`make tables`) is what `bench choose` reads from
+    the committed search records: the method settings' choice stays visible and reproducible."""
+    from bench.report.choose import report
+
+    spec = load_spec(REPO / "sweeps" / "me5-search.toml")
+    committed = (REPO / "leaderboards" / "generated" / "me5-search.md").read_text()
+    assert report(spec, REPO / spec.results) + "\n" == committed
