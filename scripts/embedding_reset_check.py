@@ -30,6 +30,23 @@ from bench.train.vocab import CompactEmbedding
 MODES = ("trained", "reset-untrained-rows", "reset-all-rows")
 
 
+def reset_rows(
+    weight: torch.Tensor, rows: torch.Tensor, pretrained: torch.Tensor, read: set[int], mode: str
+) -> int:
+    """Reset compact embedding rows to the full pretrained matrix's rows, in place: none
+    ("trained"), those whose pieces the English task never reads ("reset-untrained-rows"), or
+    all ("reset-all-rows"). Row i of ``weight`` is the vocabulary piece ``rows[i]``. Returns
+    how many rows were reset."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}: one of {', '.join(MODES)}")
+    count = 0
+    for row, piece in enumerate(rows.tolist()):
+        if mode == "reset-all-rows" or (mode == "reset-untrained-rows" and piece not in read):
+            weight[row] = pretrained[piece]
+            count += 1
+    return count
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("kept", type=Path, help="a folder --keep-weights wrote (DIR/<run id>)")
@@ -69,10 +86,7 @@ def main() -> None:
         model.load_state_dict(
             {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         )
-        weight = model.get_input_embeddings().weight.data
-        for row, piece in enumerate(rows.tolist()):
-            if mode == "reset-all-rows" or (mode == "reset-untrained-rows" and piece not in read):
-                weight[row] = pretrained[piece]
+        reset_rows(model.get_input_embeddings().weight.data, rows, pretrained, read, mode)
         module.eval()
         accuracy = {}
         with eval_precision(module, config.get("model", {}).get("eval_precision")):

@@ -31,3 +31,18 @@ def test_the_discriminator_probe_learns_what_can_be_learned_and_nothing_else():
     assert chance[100] < 0.4  # 4 classes: chance is 25%
     slow = probe(separable, (test_x, test_y), lr=1e-6, steps=100, report=[100])
     assert slow[100] < learned[100]  # the learning rate is the probe's question
+
+
+def test_the_embedding_reset_puts_back_exactly_the_rows_asked_for():
+    reset_rows = script("embedding_reset_check").reset_rows
+    pretrained = torch.arange(10, dtype=torch.float).unsqueeze(1).repeat(1, 3)  # row p = p
+    rows = torch.tensor([7, 2, 5, 9])  # the compact vocabulary: row i holds piece rows[i]
+    read = {2, 9}  # the pieces the English task reads
+    for mode, expected in [
+        ("trained", [-1, -1, -1, -1]),
+        ("reset-untrained-rows", [7, -1, 5, -1]),
+        ("reset-all-rows", [7, 2, 5, 9]),
+    ]:
+        weight = torch.full((4, 3), -1.0)  # "trained" values, unlike every pretrained row
+        assert reset_rows(weight, rows, pretrained, read, mode) == sum(e >= 0 for e in expected)
+        assert weight[:, 0].tolist() == expected and (weight == weight[:, :1]).all()
