@@ -256,6 +256,30 @@ def test_a_failing_job_is_recorded_and_the_others_finish(
     assert failures and all("became nan" in json.loads(f.read_text())["cause"] for f in failures)
 
 
+def test_kept_weights_reach_the_sweeps_workers(
+    capsys, monkeypatch, tiny_backbone, data_root, isolated_outputs
+):
+    """`bench sweep --keep-weights DIR` (relative here): each worker keeps its training's
+    weights in DIR/<run id>/ as `bench run --keep-weights` does; without it no job's JSON (its
+    failure record's name) changes."""
+    from bench.runs.records import run_id
+
+    monkeypatch.chdir(isolated_outputs)
+    code, out, _ = run(capsys, *grid(tiny_backbone, data_root, *TINY, "--keep-weights", "kept"))
+    assert code == 0, out
+    (folder,) = (isolated_outputs / "kept").iterdir()
+    about = json.loads((folder / "training.json").read_text())
+    assert folder.name == run_id(about["config"])[:16]
+    assert [Path(r) for r in about["records"]] == records(isolated_outputs)
+    assert (folder / "best-source-dev.pt").is_file()
+    job = dag.Job("baseline", "xnli", "zero-shot", 1, "eng", ("swa",), ("source-dev",), ())
+    assert "keep_weights" not in job.to_json()
+    kept = replace(job, keep_weights="/k")
+    assert dag.Job.from_json(kept.to_json()) == kept and jobs.failure_path(Path(), kept) != (
+        jobs.failure_path(Path(), job)
+    )
+
+
 @pytest.mark.integration
 def test_a_restarted_sweep_skips_stage_jobs_it_built(
     capsys, tiny_backbone, data_root, isolated_outputs

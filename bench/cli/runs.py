@@ -179,6 +179,13 @@ def sweep(
             help="Slurm: any other sbatch option as key=value (repeatable), e.g. constraint=a100."
         ),
     ] = None,
+    keep_weights: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep each training's fine-tuned weights in DIR/<run id>/ (as bench run's).",
+            metavar="DIR",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the DAG, what is done, and the work left."),
@@ -193,6 +200,8 @@ def sweep(
     chosen = _sweep_spec(
         ctx, spec, methods, langs, tasks, backbone, seeds, settings, selection, set_
     )
+    if keep_weights is not None:  # absolute: a worker (or a Slurm node) may start elsewhere
+        chosen.keep_weights = str(keep_weights.expanduser().resolve())
     if workers < 1:
         raise BenchError(f"--workers {workers}", hint="at least 1")
     ranks = ranks_per_run if ranks_per_run is not None else max(1, gpus_per_run)

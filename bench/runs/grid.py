@@ -38,6 +38,7 @@ class Job:
     overrides: tuple[str, ...] = ()
     comet: str | None = None
     stage_only: bool = False  # build the method's adaptation stages, train nothing
+    keep_weights: str | None = None  # an absolute folder: keep the fine-tuned weights there
 
     @property
     def label(self) -> str:
@@ -48,7 +49,10 @@ class Job:
         return f"{self.method} {self.task} {self.setting} {langs} seed {self.seed}{settings}"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        data = asdict(self)
+        if data["keep_weights"] is None:  # a job's hash (its failure record) stays as it was
+            del data["keep_weights"]
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Job:
@@ -89,9 +93,12 @@ class Spec:
     # Combinations of the search left out: one that holds every item of an entry is not run
     # (``skip = [["adversarial.english=text", "adversarial.disc_lr_scale=1.0"]]``).
     skip: list[list[str]] = field(default_factory=list)
+    # --keep-weights DIR (the command line only: where a machine keeps weights is no part of
+    # a grid): every training keeps its fine-tuned weights in DIR/<run id>/
+    keep_weights: str | None = None
 
 
-SPEC_KEYS = {f for f in Spec.__dataclass_fields__}
+SPEC_KEYS = {f for f in Spec.__dataclass_fields__} - {"keep_weights"}
 
 
 def load_spec(path: Path) -> Spec:
@@ -159,7 +166,9 @@ def requests(spec: Spec) -> list[Request]:
     return out
 
 
-def job_of(request: Request, group: Group, backbone: str | None) -> Job:
+def job_of(
+    request: Request, group: Group, backbone: str | None, keep_weights: str | None = None
+) -> Job:
     return Job(
         method=request.method.name,
         task=group.task.name,
@@ -172,6 +181,7 @@ def job_of(request: Request, group: Group, backbone: str | None) -> Job:
         backbone=backbone,
         overrides=request.items,
         comet=request.comet,
+        keep_weights=keep_weights,
     )
 
 
@@ -183,7 +193,7 @@ def expand(spec: Spec, root: Path | None, results: Path) -> Plan:
         groups, notes = groups_for(request, root)
         out.skipped += [n for n in notes if n not in out.skipped]
         for g in groups:
-            job = job_of(request, g, spec.backbone)
+            job = job_of(request, g, spec.backbone, spec.keep_weights)
             if not pending(g, request, root, results)[0]:
                 out.done.append(job)
                 continue
@@ -208,6 +218,7 @@ def request_of(job: Job) -> Request:
         ",".join(job.selections),
         job.overrides,
         job.comet,
+        keep_weights=job.keep_weights,
     )
 
 
