@@ -53,8 +53,14 @@ def reports(seed):
 
 def curve(final):
     return [
-        {"step": 10, "loss": 1.0, "disc_accuracy": 0.6, "disc_majority": 0.66},
-        {"step": 20, "loss": 1.0, "disc_accuracy": final, "disc_majority": 0.66},
+        {"step": 10, "loss": 1.0, "disc_accuracy": 0.6, "disc_majority": 0.66, "disc_loss": 0.9},
+        {
+            "step": 20,
+            "loss": 1.0,
+            "disc_accuracy": final,
+            "disc_majority": 0.66,
+            "disc_loss": final,
+        },
     ]
 
 
@@ -70,6 +76,7 @@ def test_diagnostics_are_read_per_training_and_averaged(tmp_path, data_root):
     assert rows[("+adversarial: discriminator sentence acc. %, final", "all")]["value"] == 20.0
     assert rows[("+adversarial: discriminator sentence acc. %, best", "all")]["value"] == 60.0
     assert rows[("+adversarial: discriminator: constant guess %", "all")]["value"] == 66.0
+    assert rows[("+adversarial: discriminator loss (nats), final", "all")]["value"] == 0.2
     retrieval = rows[("+alignment: flores200 devtest retrieval acc. %, before → after", "swa")]
     assert retrieval["value"] == pytest.approx((10.0, 20.0))
     assert rows[("+backtranslation: translator dev xx→en chrF++", "swa")]["value"] == 14.0

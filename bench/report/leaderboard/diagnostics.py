@@ -7,7 +7,7 @@ every target language and selection count once):
 - +MLM: held-out masked-LM perplexity per language, before -> after the stage;
 - +alignment: FLORES sentence retrieval accuracy (mean of both directions), before -> after;
 - +adversarial: the discriminators' sentence accuracy at the end of training against a constant
-  guess (the majority language's share), pooled over languages (column ``all``);
+  guess (the majority language's share), and their loss, pooled over languages (column ``all``);
 - +back-translation: the translator's own chrF++ and BLEU on dev, both directions, and the
   number of synthetic rows it made.
 
@@ -65,6 +65,8 @@ def _adversarial(curve: list[dict[str, Any]]) -> list[tuple[str, str, float]]:
     ]
     if "disc_majority" in last:  # logged since 2026-12 (older records: not known)
         out.append(("discriminator: constant guess %", ALL, 100 * last["disc_majority"]))
+    if "disc_loss" in last:
+        out.append(("discriminator loss (nats), final", ALL, last["disc_loss"]))
     return out
 
 
@@ -123,7 +125,9 @@ def mean_value(got: list[Any]) -> Any:
 
 def value_text(value: Any) -> str:
     def one(x: float) -> str:
-        return f"{x:.0f}" if x == int(x) else f"{x:.1f}"
+        if x == int(x):
+            return f"{x:.0f}"
+        return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"  # a loss or a BLEU near 0: two places
 
     return " → ".join(one(v) for v in value) if isinstance(value, tuple) else one(value)
 
@@ -151,7 +155,11 @@ LEGEND = (
     "accuracy of mean-pooled sentence vectors, both directions averaged. Discriminator: the "
     "sentence-level language classifier behind gradient reversal, its accuracy over the last "
     "logging interval against the share of the most frequent language (a constant guess); "
-    "below the guess, the encoder is winning. Translator dev: the suite's en↔xx model that "
+    "below the guess, the encoder is winning. Its loss (cross-entropy, the last interval's "
+    "mean) tells a discriminator that reads language from one that only knows the languages' "
+    "shares: the latter scores their entropy (English half of each batch and three targets "
+    "sharing the rest: 0.5 ln 2 + 0.5 ln 6 = 1.24 nats; four languages alike: ln 4 = 1.39). "
+    "Translator dev: the suite's en↔xx model that "
     "makes the synthetic data, on the first 200 lines of each dev direction, beam 4."
 )
 
