@@ -77,6 +77,11 @@ def test_diagnostics_are_read_per_training_and_averaged(tmp_path, data_root):
     assert rows[("+adversarial: discriminator sentence acc. %, best", "all")]["value"] == 60.0
     assert rows[("+adversarial: discriminator: constant guess %", "all")]["value"] == 66.0
     assert rows[("+adversarial: discriminator loss (nats), final", "all")]["value"] == 0.2
+    path = rows[
+        ("+adversarial: discriminator sentence acc. % at ¼ → ½ → ¾ → end of training", "all")
+    ]
+    # logged at steps 10 and 20; quarters 5, 10, 15 (a tie: the earlier point), 20
+    assert path["value"] == pytest.approx((60.0, 60.0, 60.0, 20.0))
     retrieval = rows[("+alignment: flores200 devtest retrieval acc. %, before → after", "swa")]
     assert retrieval["value"] == pytest.approx((10.0, 20.0))
     assert rows[("+backtranslation: translator dev xx→en chrF++", "swa")]["value"] == 14.0

@@ -6,8 +6,9 @@ every target language and selection count once):
 
 - +MLM: held-out masked-LM perplexity per language, before -> after the stage;
 - +alignment: FLORES sentence retrieval accuracy (mean of both directions), before -> after;
-- +adversarial: the discriminators' sentence accuracy at the end of training against a constant
-  guess (the majority language's share), and their loss, pooled over languages (column ``all``);
+- +adversarial: the discriminators' sentence accuracy over training (at each quarter of the
+  steps, best, final) against a constant guess (the majority language's share), and their
+  loss, pooled over languages (column ``all``);
 - +back-translation: the translator's own chrF++ and BLEU on dev, both directions, and the
   number of synthetic rows it made.
 
@@ -59,9 +60,14 @@ def _adversarial(curve: list[dict[str, Any]]) -> list[tuple[str, str, float]]:
         return []
     last = logged[-1]
     best = max(p["disc_accuracy"] for p in logged)
+    quarters = tuple(  # over training: the logged point nearest each quarter of the steps
+        100 * min(logged, key=lambda p: abs(p["step"] - q * last["step"] / 4))["disc_accuracy"]
+        for q in (1, 2, 3, 4)
+    )
     out = [
         ("discriminator sentence acc. %, final", ALL, 100 * last["disc_accuracy"]),
         ("discriminator sentence acc. %, best", ALL, 100 * best),
+        ("discriminator sentence acc. % at ¼ → ½ → ¾ → end of training", ALL, quarters),
     ]
     if "disc_majority" in last:  # logged since 2026-12 (older records: not known)
         out.append(("discriminator: constant guess %", ALL, 100 * last["disc_majority"]))
@@ -119,7 +125,7 @@ def diagnostic_rows(runs: list[Any]) -> list[dict[str, Any]]:
 def mean_value(got: list[Any]) -> Any:
     """The mean of a diagnostic's values: numbers, or (before, after) pairs element-wise."""
     if isinstance(got[0], tuple):
-        return tuple(mean(v[i] for v in got) for i in (0, 1))
+        return tuple(mean(v[i] for v in got) for i in range(len(got[0])))
     return mean(got)
 
 
@@ -168,8 +174,10 @@ def diagnostics_csv(rows: list[dict[str, Any]]) -> str:
     import pandas as pd
 
     flat = []
-    for r in rows:
+    for r in rows:  # a (before, after) pair: value = after; a path over training: value = end
         v = r["value"]
-        both = isinstance(v, tuple)
-        flat.append({**r, "value": v[1] if both else v, "before": v[0] if both else None})
+        path = v if isinstance(v, tuple) else (v,)
+        before = path[0] if len(path) == 2 else None
+        over = " → ".join(f"{x:g}" for x in path) if len(path) > 2 else None
+        flat.append({**r, "value": path[-1], "before": before, "over_training": over})
     return pd.DataFrame(flat).to_csv(index=False)
