@@ -102,6 +102,23 @@ def test_translation_bootstrap_gives_sacrebleus_p_values(metric):
     assert pvalues[0] > 0.003 and pvalues[1] == 1 / 301  # near pair: some resamples reverse it
 
 
+@pytest.mark.parametrize("metric", ["bleu", "chrf++"])
+def test_translation_stats_read_each_test_sets_references_once_and_right(metric):
+    """Statistics with sacreBLEU's reference cache (kept per test set) are those of a fresh
+    metric given the references, for every test set in turn."""
+    from bench.report.significance import translation_metric
+
+    sets = {
+        "one": ["the cat sat on the mat", "a dog barks loudly today"],
+        "two": ["rain in Kano today", "the house is on the hill"],
+    }
+    hyps = ["the cat sat on a mat", "rain today in Kano"]
+    for _ in range(2):  # the second round reads the cache
+        for refs in sets.values():
+            fresh = translation_metric(metric)._extract_corpus_statistics(hyps, [refs])
+            assert translation_stats(metric, hyps, refs).tolist() == fresh
+
+
 def test_almost_stochastic_order_over_seeds():
     better, worse = [71.2, 70.8, 71.5, 70.9, 71.1], [65.0, 64.2, 65.8, 64.9, 65.1]
     assert aso(better, worse) < 0.2

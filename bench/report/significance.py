@@ -127,11 +127,22 @@ def translation_metric(name: str):
     return {"bleu": BLEU, "chrf++": lambda: CHRF(word_order=2)}[name]()
 
 
+_WITH_REFS: dict[tuple, Any] = {}  # (metric, references) -> sacreBLEU metric, refs read once
+
+
 def translation_stats(name: str, hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
     """sacreBLEU's per-sentence sufficient statistics of ``bleu`` or ``chrf++`` (one row per
-    sentence: a corpus score is a function of their column sums)."""
-    metric = translation_metric(name)
-    return np.array(metric._extract_corpus_statistics(list(hyps), [list(refs)]), dtype=float)
+    sentence: a corpus score is a function of their column sums). The references' n-grams are
+    read once per test set and metric (sacreBLEU's reference cache), not once per system."""
+    key = (name, tuple(refs))
+    if key not in _WITH_REFS:
+        if len(_WITH_REFS) >= 64:  # bounded: a long-lived process scores many test sets
+            _WITH_REFS.clear()
+        metric = translation_metric(name)
+        metric._ref_cache = metric._cache_references([list(refs)])
+        _WITH_REFS[key] = metric
+    metric = _WITH_REFS[key]
+    return np.array(metric._extract_corpus_statistics(list(hyps), None), dtype=float)
 
 
 def translation_bootstrap(
