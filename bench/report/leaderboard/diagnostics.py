@@ -65,7 +65,6 @@ def _adversarial(curve: list[dict[str, Any]]) -> list[tuple[str, str, float]]:
         for q in (1, 2, 3, 4)
     )
     out = [
-        ("discriminator sentence acc. %, final", ALL, 100 * last["disc_accuracy"]),
         ("discriminator sentence acc. %, best", ALL, 100 * best),
         ("discriminator sentence acc. % at ¼ → ½ → ¾ → end of training", ALL, quarters),
     ]
