@@ -38,7 +38,9 @@ def features(folder: Path, lines: list[str], batch: int = 64) -> torch.Tensor:
     reads), in fp32."""
     from transformers import AutoModel, AutoTokenizer
 
-    tok, enc = AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
+    # fix_mistral_regex=False: see benchmarks/throughput.py (a false warning, silenced)
+    tok = AutoTokenizer.from_pretrained(folder, fix_mistral_regex=False)
+    enc = AutoModel.from_pretrained(folder, add_pooling_layer=False).eval()  # no pooler: mean
     out = []
     for i in range(0, len(lines), batch):
         b = tok(
