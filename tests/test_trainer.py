@@ -168,3 +168,36 @@ def test_a_stale_extension_lock_does_not_hang_training(tmp_path, monkeypatch):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("(0, 1)")
     assert not list(Path(build).glob("*.so")), "a C++ extension was compiled"
+
+
+class _AutocastProbe(torch.nn.Module):
+    """A task module that notes, at each forward, whether bf16 autocast is on around it."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner, self.seen = inner, []
+
+    def forward(self, batch):
+        device = next(self.inner.parameters()).device.type
+        dtype = torch.get_autocast_dtype(device)
+        self.seen.append(torch.is_autocast_enabled(device) and dtype == torch.bfloat16)
+        return self.inner(batch)
+
+
+def autocast_seen(folder, out, **extra) -> list[bool]:
+    """Per training step: was the forward inside the engine under bf16 autocast?"""
+    kind, tokenizer, data = _setup(folder, n=16)
+    module = _AutocastProbe(kind.build(folder, LABELS, tokenizer))
+    cfg = TrainConfig(
+        lr=1e-3, batch_size=8, epochs=1, seed=1, evals=0, precision="amp-bf16", **extra
+    )
+    train(module, data, kind.collate(tokenizer), cfg, out)
+    return module.seen
+
+
+def test_amp_bf16_autocasts_inside_the_engine(tiny_backbone, tmp_path):
+    """`amp-bf16` is bf16 matmuls in the training forward, not just a label in the record:
+    DeepSpeed's engine must leave the loop's autocast on (on CUDA it switches an outer one
+    off, so there the trainer configures its `torch_autocast`; tests/test_gpu.py checks that)."""
+    seen = autocast_seen(tiny_backbone, tmp_path)
+    assert len(seen) == 2 and all(seen), seen

@@ -130,7 +130,7 @@ def init_distributed() -> tuple[int, int]:
 
 
 def deepspeed_config(cfg: TrainConfig, world: int, clip: bool = True) -> dict[str, Any]:
-    return {
+    config: dict[str, Any] = {
         "train_micro_batch_size_per_gpu": max(1, cfg.batch_size // world),
         "gradient_accumulation_steps": 1,
         "gradient_clipping": cfg.grad_clip if clip else 0.0,
@@ -139,6 +139,12 @@ def deepspeed_config(cfg: TrainConfig, world: int, clip: bool = True) -> dict[st
         "steps_per_print": 10**9,
         "wall_clock_breakdown": False,
     }
+    if cfg.precision == "amp-bf16" and torch.cuda.is_available():
+        # The engine's forward switches off a CUDA autocast opened around it (DeepSpeed 0.19:
+        # it warns once, then runs fp32), so on a GPU the autocast goes through its own section.
+        # A CPU autocast it does not see: there the loop's own context does the work.
+        config["torch_autocast"] = {"enabled": True, "dtype": "bfloat16"}
+    return config
 
 
 def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
