@@ -46,3 +46,21 @@ def test_the_embedding_reset_puts_back_exactly_the_rows_asked_for():
         weight = torch.full((4, 3), -1.0)  # "trained" values, unlike every pretrained row
         assert reset_rows(weight, rows, pretrained, read, mode) == sum(e >= 0 for e in expected)
         assert weight[:, 0].tolist() == expected and (weight == weight[:, :1]).all()
+
+
+def test_the_retrieval_check_tells_an_offset_per_language_from_lost_information():
+    scores = script("retrieval_check").scores
+    gen = torch.Generator().manual_seed(0)
+    meaning = torch.randn(100, 16, generator=gen)  # what a line and its translation share
+    en = meaning + 0.1 * torch.randn(100, 16, generator=gen)
+    xx = meaning + 0.1 * torch.randn(100, 16, generator=gen)
+    clean = scores(xx, en)
+    assert clean["retrieval_raw"] > 95 and clean["retrieval_centred"] > 95
+    assert abs(clean["mean_cosine_unrelated"]) < 0.2
+    own = [10 * torch.randn(1, 16, generator=gen) for _ in range(2)]  # a shift per language
+    shifted = scores(xx + own[0], en + own[1])
+    assert shifted["retrieval_raw"] < 20 < 95 < shifted["retrieval_centred"]
+    shared = scores(xx + own[0], en + own[0])  # one direction in every vector: anisotropy
+    assert shared["mean_cosine_unrelated"] > 0.9 and shared["retrieval_raw"] > 95
+    lost = scores(torch.randn(100, 16, generator=gen), en)  # the translations carry nothing
+    assert lost["retrieval_centred"] < 10
