@@ -44,3 +44,16 @@ def test_ablation_block_is_the_generated_table_without_its_title(tmp_path):
     )
     assert ablation_block(tmp_path) == "### tiny · zero-shot\n\n| method | x |"
     assert "run `bench paper`" in ablation_block(tmp_path / "missing")
+
+
+def test_the_readme_reading_of_the_me5_ablation_quotes_the_generated_tables():
+    """Every two-decimal figure of the README's reading of the me5_small zero-shot rows occurs in
+    a generated table: a typed or stale number (a table regenerated, the prose not) fails."""
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    reading = readme[readme.index("- **The zero-shot rows") : readme.index("## Baseline results")]
+    figures = re.findall(r"(?<![\d.])\d+\.\d\d(?!\d)", reading)
+    tables = " ".join(p.read_text() for p in (REPO / "leaderboards" / "generated").glob("*.md"))
+    assert len(figures) > 20
+    assert [f for f in figures if f not in tables] == []
