@@ -194,6 +194,22 @@ def test_latex_and_html_outputs_are_deterministic(tmp_path, gold, data_root):
     assert lb.latex(again) == tex and lb.html(again) == page and lb.csv(again) == lb.csv(rows)
 
 
+def test_the_csv_keeps_every_float_exactly(tmp_path, gold, data_root):
+    """The pages round the CSV's numbers once; a CSV rounded itself would round them twice."""
+    import csv
+    import io
+
+    for seed in (1, 2):
+        write(tmp_path, "baseline", seed, noisy(gold, 0.30, seed), gold)
+        write(tmp_path, "mlm", seed, noisy(gold, 0.45, 10 + seed), gold)
+    rows = lb.build(lb.load_runs(tmp_path), data_root, samples=100)
+    parsed = list(csv.DictReader(io.StringIO(lb.csv(rows))))
+    for row, back in zip(rows, parsed, strict=True):
+        for key in ("mean", "std", "delta", "relative"):
+            if isinstance(row.get(key), float):
+                assert float(back[key]) == row[key], (key, row[key], back[key])
+
+
 def test_committed_paper_tables_are_generated_from_the_records(tmp_path, data_root):
     """leaderboards/generated/ is `bench paper` over results/: regenerated, never typed."""
     from bench.core.paths import REPO

@@ -104,7 +104,9 @@ def csv(rows: list[dict[str, Any]]) -> str:
 
     df = pd.DataFrame(rows)
     df["scores"] = df["scores"].map(lambda s: " ".join(f"{x:.4f}" for x in s))
-    return df.to_csv(index=False, float_format="%.6g")
+    # floats at full precision: a CSV rounded to 6 digits and then to the pages' 2 decimals
+    # rounds twice (-10.83493 -> -10.835 -> -10.84) and disagrees with the page it backs
+    return df.to_csv(index=False)
 
 
 def _numeric(rows: list[dict[str, Any]]):
