@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from seqeval.metrics import f1_score
 
@@ -100,6 +101,26 @@ def test_translation_bootstrap_gives_sacrebleus_p_values(metric):
         assert (ours["a"], ours["b"]) == pytest.approx((expected["a"], expected["b"]), abs=1e-9)
         pvalues.append(ours["p_value"])
     assert pvalues[0] > 0.003 and pvalues[1] == 1 / 301  # near pair: some resamples reverse it
+
+
+@pytest.mark.parametrize("metric", ["bleu", "chrf++"])
+def test_resample_scores_are_sacrebleus_bit_for_bit(metric):
+    """The vectorised corpus scores equal sacreBLEU's scalar ones exactly (not approximately:
+    a p-value counts comparisons), on rows full of its edge cases (zero matches, orders with no
+    n-grams, empty or short systems, counts past float32's exact integers)."""
+    from bench.report.significance import resample_scores, translation_metric
+
+    rng = np.random.default_rng(0)
+    width = 10 if metric == "bleu" else 24
+    small = rng.integers(0, 4, size=(3000, width))  # many zeros: every branch
+    large = rng.integers(0, 60_000_000, size=(500, width))  # float32 rounds these
+    rows = np.vstack([small, large, rng.integers(0, 400, size=(3000, width))])
+    if metric == "bleu":  # matches never exceed n-grams in real statistics; keep both kinds
+        rows[::2, 2:6] = np.minimum(rows[::2, 2:6], rows[::2, 6:10])
+    rows = rows.astype(np.float32)
+    scorer = translation_metric(metric)
+    expected = [scorer._compute_score_from_stats(r).score for r in rows]
+    assert resample_scores(metric, rows).tolist() == expected
 
 
 @pytest.mark.parametrize("metric", ["bleu", "chrf++"])
