@@ -278,8 +278,11 @@ def aso(
     dt: float = 0.005,
     confidence: float = 0.95,
 ) -> float:
-    """ε_min of Almost Stochastic Order (A over B) on per-seed scores: 0 = A always better,
-    0.5 = no order, 1 = B always better. Few seeds give wide uncertainty; the caller says so.
+    """ε_min of Almost Stochastic Order (A over B) on per-seed scores: an upper confidence
+    bound on the share of the quantile range where A falls below B. Below 0.5: A is
+    stochastically larger (0: everywhere); 0.5 or more: no such claim. With two or three seeds
+    the bound is loose, so ε_min often sits at 1 even where A's mean is higher: read it as "not
+    shown", not as "B always better"; the caller says how many seeds there were.
 
     The algorithm and defaults of ``deepsig.aso`` (Ulmer et al. 2022), computed over all
     bootstrap iterations at once: the same per-iteration seeds (seed + i, NumPy's legacy
