@@ -160,9 +160,28 @@ def test_the_estimate_goes_by_the_jobs_backbone(tmp_path):
     results = tmp_path / "results"
     _cost_record(results, "baseline", "xnli", "swa", 1)  # backbone "tiny": 600 s + 60 s
     job = dag.Job("baseline", "xnli", "zero-shot", 2, "eng", ("swa",), ("source-dev",), ())
-    assert cost.estimate(dag.Plan(runs=[replace(job, backbone="tiny")]), results) == (660.0, 0)
-    assert cost.estimate(dag.Plan(runs=[replace(job, backbone="big")]), results) == (0.0, 1)
-    assert cost.estimate(dag.Plan(runs=[job]), results) == (660.0, 0)  # the default: any backbone
+    assert cost.estimate(dag.Plan(runs=[replace(job, backbone="tiny")]), results) == (660.0, 0, 0)
+    assert cost.estimate(dag.Plan(runs=[replace(job, backbone="big")]), results) == (0.0, 1, 0)
+    assert cost.estimate(dag.Plan(runs=[job]), results) == (660.0, 0, 0)  # the default: any
+
+
+def test_a_setting_not_run_yet_is_priced_at_the_same_methods_other_setting(tmp_path):
+    """+adversarial in-language costs what +adversarial zero-shot did, not what a plain
+    in-language training did (the method's unlabelled batches are most of its cost)."""
+    results = tmp_path / "results"
+    _cost_record(results, "adversarial", "masakhaner", "swa", 1)  # zero-shot: 600 s + 60 s
+    _cost_record(results, "baseline", "masakhaner", "swa", 1, setting="in-language")
+    job = dag.Job(
+        "adversarial", "masakhaner", "in-language", 2, "swa", ("swa",), ("target-dev",), ()
+    )
+    job = replace(job, backbone="tiny")
+    assert cost.estimate(dag.Plan(runs=[job]), results) == (660.0, 0, 1)
+    other = replace(job, method="mlm")  # no mlm anywhere: the in-language baseline's cost
+    assert cost.estimate(dag.Plan(runs=[other]), results) == (660.0, 0, 0)
+    assert cost.estimate(dag.Plan(runs=[replace(job, task="xnli")]), results) == (0.0, 1, 0)
+    _cost_record(results, "full", "xnli", "swa", 1)  # a leave-one-out row costs at most full's
+    loo = replace(job, method="full-no-mlm", task="xnli", setting="zero-shot")
+    assert cost.estimate(dag.Plan(runs=[loo]), results) == (660.0, 0, 1)
 
 
 def test_a_grids_cost_shows_peak_memory_where_records_have_it(tmp_path):

@@ -7,6 +7,7 @@ Exercise: ``bench sweep --spec sweeps/me5-baseline.toml --dry-run``.
 from __future__ import annotations
 
 import json
+import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -161,28 +162,37 @@ def _cost_row(what: str, values: list[float | None]) -> dict[str, Any]:
     }
 
 
-def estimate(plan: Plan, results: Path) -> tuple[float, int]:
-    """Seconds of work left, from the measured cost of finished trainings on the same backbone
-    of the same (method, task, setting), else the same (task, setting) under any method; and
-    how many jobs had no measurement to go by (a backbone's first runs: the tiny backbones'
-    minutes say nothing about a 118 M-parameter one's)."""
+def estimate(plan: Plan, results: Path) -> tuple[float, int, int]:
+    """Seconds of work left, from the measured cost of finished trainings on the same backbone:
+    of the same (method, task, setting); else of the same method and task in another setting
+    (a method's own overhead, e.g. +adversarial's unlabelled batches, dwarfs the setting's
+    difference), and a leave-one-out row (``full-no-<method>``) at ``full``'s cost: these jobs
+    are counted as ``borrowed``; else of the same (task, setting) under
+    any method; the median of those costs. Also how many jobs had no measurement to go by (a backbone's first runs: the
+    tiny backbones' minutes say nothing about a 118 M-parameter one's)."""
     seen = trainings(results)
     by_method: dict[tuple, list[float]] = defaultdict(list)
+    by_method_task: dict[tuple, list[float]] = defaultdict(list)
     by_task: dict[tuple, list[float]] = defaultdict(list)
     for (backbone, method, task, setting, *_), e in seen.items():
         for who in (backbone, None):  # None: a job on the default backbone, whichever it is
             by_method[(who, method, task, setting)].append(e["train_s"] + e["test_s"])
+            by_method_task[(who, method, task)].append(e["train_s"] + e["test_s"])
             by_task[(who, task, setting)].append(e["train_s"] + e["test_s"])
-    total, unknown = 0.0, 0
+    total, unknown, borrowed = 0.0, 0, 0
     for job in plan.runs:
-        costs = by_method.get((job.backbone, job.method, job.task, job.setting)) or by_task.get(
-            (job.backbone, job.task, job.setting)
-        )
-        if costs:
-            total += sum(costs) / len(costs)
+        costs = by_method.get((job.backbone, job.method, job.task, job.setting))
+        if not costs and job.method.startswith("full-no-"):  # full less one: at most full's
+            costs = by_method.get((job.backbone, "full", job.task, job.setting))
+            borrowed += bool(costs)
+        if not costs and (costs := by_method_task.get((job.backbone, job.method, job.task))):
+            borrowed += 1
+        costs = costs or by_task.get((job.backbone, job.task, job.setting))
+        if costs:  # the median: a training slowed by other work on the machine is no guide
+            total += statistics.median(costs)
         else:
             unknown += 1
-    return total, unknown
+    return total, unknown, borrowed
 
 
 def cost_table(results: Path) -> list[dict[str, Any]]:

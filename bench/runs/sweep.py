@@ -97,13 +97,20 @@ def show(
     if spent:
         echo("\nwhat the finished trainings in this results folder cost (measured):")
         echo(table(spent))
-    left, unknown = estimate(plan, results)
+    left, unknown, borrowed = estimate(plan, results)
     guess = (
         "estimated work left: unknown (no finished training of the same backbone, task and "
         "setting to go by)"
         if plan.runs and unknown == len(plan.runs)
         else f"estimated work left: {left / 3600:.2f} h of one worker (measured costs of "
-        "finished runs)" + (f", {unknown} jobs with no measurement yet" if unknown else "")
+        "finished runs"
+        + (
+            f"; {borrowed} jobs priced at a neighbour: the method in another setting, or full"
+            if borrowed
+            else ""
+        )
+        + ")"
+        + (f", {unknown} jobs with no measurement yet" if unknown else "")
     )
     echo(
         f"\n{len(plan.done)} trainings done (records present), {len(plan.runs)} to run, "
