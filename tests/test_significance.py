@@ -108,6 +108,8 @@ def test_resample_scores_are_sacrebleus_bit_for_bit(metric):
     """The vectorised corpus scores equal sacreBLEU's scalar ones exactly (not approximately:
     a p-value counts comparisons), on rows full of its edge cases (zero matches, orders with no
     n-grams, empty or short systems, counts past float32's exact integers)."""
+    from sacrebleu.metrics import BLEU, CHRF
+
     from bench.report.significance import resample_scores, translation_metric
 
     rng = np.random.default_rng(0)
@@ -120,7 +122,10 @@ def test_resample_scores_are_sacrebleus_bit_for_bit(metric):
     rows = rows.astype(np.float32)
     scorer = translation_metric(metric)
     expected = [scorer._compute_score_from_stats(r).score for r in rows]
-    assert resample_scores(metric, rows).tolist() == expected
+    assert resample_scores(scorer, rows).tolist() == expected
+    other = BLEU(smooth_method="floor") if metric == "bleu" else CHRF(eps_smoothing=True)
+    with pytest.raises(ValueError, match="default BLEU and chrF"):  # settings it does not replay
+        resample_scores(other, rows)
 
 
 @pytest.mark.parametrize("metric", ["bleu", "chrf++"])

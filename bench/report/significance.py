@@ -170,19 +170,32 @@ def translation_bootstrap(
         offsets = (idx + rows * np.arange(size)[:, None]).ravel()
         drawn = np.bincount(offsets, minlength=size * rows).reshape(size, rows).astype(float)
         sums_a, sums_b = drawn @ stats_a, drawn @ stats_b  # float32: sacreBLEU's resamples
-        scores = resample_scores(name, np.vstack([sums_a, sums_b]).astype(np.float32))
+        scores = resample_scores(metric, np.vstack([sums_a, sums_b]).astype(np.float32))
         diffs[start : start + size] = np.abs(scores[:size] - scores[size:])
     centred = diffs - diffs.mean()
     p = (1 + np.sum(centred > abs(score_a - score_b))) / (n + 1)
     return {"a": score_a, "b": score_b, "delta": score_a - score_b, "p_value": float(p)}
 
 
-def resample_scores(name: str, sums: np.ndarray) -> np.ndarray:
-    """sacreBLEU's ``_compute_score_from_stats(row).score`` for every row of float32 statistic
-    sums at once, bit for bit: the float32 and float64 steps of its scalar code in the same
-    order, its ``math.log``/``math.exp`` (a test checks equality on real and random rows). The
-    per-row calls were most of `bench paper`'s time (two per resample, 10,000 resamples)."""
-    return _bleu_rows(sums) if name == "bleu" else _chrf_rows(sums)
+def resample_scores(metric: Any, sums: np.ndarray) -> np.ndarray:
+    """sacreBLEU's ``metric._compute_score_from_stats(row).score`` for every row of float32
+    statistic sums at once, bit for bit: the float32 and float64 steps of its scalar code in the
+    same order, its ``math.log``/``math.exp`` (a test checks equality on edge-case rows). The
+    per-row calls were most of `bench paper`'s time (two per resample, 10,000 resamples).
+    Only `translation_metric`'s settings are replicated; any other metric is refused."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    if isinstance(metric, BLEU) and (
+        metric.smooth_method,
+        metric.max_ngram_order,
+        metric.effective_order,
+    ) == ("exp", 4, False):
+        return _bleu_rows(sums)
+    if isinstance(metric, CHRF) and (metric.beta, metric.eps_smoothing) == (2, False):
+        return _chrf_rows(sums)
+    raise ValueError(
+        f"resample_scores replicates sacreBLEU's default BLEU and chrF++ only: {metric}"
+    )
 
 
 def _bleu_rows(s: np.ndarray) -> np.ndarray:

@@ -163,22 +163,25 @@ def _cost_row(what: str, values: list[float | None]) -> dict[str, Any]:
 
 
 def estimate(plan: Plan, results: Path) -> tuple[float, int, int]:
-    """Seconds of work left, from the measured cost of finished trainings on the same backbone:
-    of the same (method, task, setting); else of the same method and task in another setting
-    (a method's own overhead, e.g. +adversarial's unlabelled batches, dwarfs the setting's
-    difference), and a leave-one-out row (``full-no-<method>``) at ``full``'s cost: these jobs
-    are counted as ``borrowed``; else of the same (task, setting) under
-    any method; the median of those costs. Also how many jobs had no measurement to go by (a backbone's first runs: the
-    tiny backbones' minutes say nothing about a 118 M-parameter one's)."""
+    """Seconds of work left, and how many jobs were priced at a neighbour / not at all.
+
+    A job is priced at the median measured cost (a training slowed by other work is no guide)
+    of finished trainings on its backbone: of its own (method, task, setting); else, counted as
+    ``borrowed``, a leave-one-out row (``full-no-<method>``) at ``full``'s (an upper bound) or
+    the same method and task in another setting (a method's own overhead, e.g. +adversarial's
+    unlabelled batches, dwarfs the setting's difference); else the same (task, setting) under
+    any method; else it is ``unknown`` (a backbone's first runs: the tiny backbones' minutes say
+    nothing about a 118 M-parameter one's)."""
     seen = trainings(results)
     by_method: dict[tuple, list[float]] = defaultdict(list)
     by_method_task: dict[tuple, list[float]] = defaultdict(list)
     by_task: dict[tuple, list[float]] = defaultdict(list)
     for (backbone, method, task, setting, *_), e in seen.items():
         for who in (backbone, None):  # None: a job on the default backbone, whichever it is
-            by_method[(who, method, task, setting)].append(e["train_s"] + e["test_s"])
-            by_method_task[(who, method, task)].append(e["train_s"] + e["test_s"])
-            by_task[(who, task, setting)].append(e["train_s"] + e["test_s"])
+            cost = e["train_s"] + e["test_s"]
+            by_method[(who, method, task, setting)].append(cost)
+            by_method_task[(who, method, task)].append(cost)
+            by_task[(who, task, setting)].append(cost)
     total, unknown, borrowed = 0.0, 0, 0
     for job in plan.runs:
         costs = by_method.get((job.backbone, job.method, job.task, job.setting))

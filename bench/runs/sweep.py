@@ -103,19 +103,20 @@ def show(
         "setting to go by)"
         if plan.runs and unknown == len(plan.runs)
         else f"estimated work left: {left / 3600:.2f} h of one worker (measured costs of "
-        "finished runs"
-        + (
-            f"; {borrowed} jobs priced at a neighbour: the method in another setting, or full"
-            if borrowed
-            else ""
-        )
-        + ")"
+        f"finished runs{_borrowed(borrowed)})"
         + (f", {unknown} jobs with no measurement yet" if unknown else "")
     )
     echo(
         f"\n{len(plan.done)} trainings done (records present), {len(plan.runs)} to run, "
         f"{len(plan.stages)} stage jobs; {guess}"
     )
+
+
+def _borrowed(count: int) -> str:
+    """The estimate's note on jobs priced at a neighbour (`cost.estimate`), if any."""
+    if not count:
+        return ""
+    return f"; {count} jobs priced at a neighbour: the method in another setting, or full"
 
 
 def sweep(
