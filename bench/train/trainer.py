@@ -26,6 +26,7 @@ import torch
 
 from bench.core.errors import BenchError
 from bench.train.batching import length_grouped_batches, rows
+from bench.train.kinds.common import shape_stable_attention
 from bench.train.rowsparse import RowSparseAdamW, clip_grad_norm_, sparse_embeddings
 
 Evaluate = Callable[[torch.nn.Module], dict[str, float]]  # selection key -> score (higher better)
@@ -116,6 +117,8 @@ def init_distributed() -> tuple[int, int]:
     if not torch.cuda.is_available():
         os.environ.setdefault("DS_ACCELERATOR", "cpu")  # say so, rather than have DeepSpeed warn
     import deepspeed
+
+    shape_stable_attention()  # batches of many shapes: no per-shape cuDNN planning on a GPU
 
     _skip_cpu_shm_op()
     os.environ.setdefault("RANK", "0")
