@@ -17,6 +17,7 @@ same batch shapes again).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import tempfile
@@ -65,7 +66,7 @@ def run_variant(variant: str, parts, steps: int, profile: bool) -> dict:
     """Train a fresh model for `steps` steps under the variant; the wall time of every step."""
     folder, kind, tokenizer, encoded, labels = parts
     precision, *flags = variant.split(":")
-    dense = "dense" if "dense" in flags else ""
+    sparse = "dense" not in flags
     # the trainer keeps attention off cuDNN (bench/train/kinds/common.py); `:cudnn` lets it back
     trainer.shape_stable_attention = (lambda: None) if "cudnn" in flags else shape_stable_attention
     torch.backends.cuda.enable_cudnn_sdp("cudnn" in flags)
@@ -91,30 +92,13 @@ def run_variant(variant: str, parts, steps: int, profile: bool) -> dict:
     acts = [torch.profiler.ProfilerActivity.CPU]
     if torch.cuda.is_available():
         acts.append(torch.profiler.ProfilerActivity.CUDA)
+    profiler = torch.profiler.profile(activities=acts) if profile else contextlib.nullcontext()
     with tempfile.TemporaryDirectory() as tmp:
         sync()
         start = time.perf_counter()
-        if profile:
-            with torch.profiler.profile(activities=acts) as prof:
-                train(
-                    module,
-                    encoded,
-                    kind.collate(tokenizer),
-                    cfg,
-                    Path(tmp),
-                    progress=progress,
-                    row_sparse=dense != "dense",
-                )
-        else:
-            train(
-                module,
-                encoded,
-                kind.collate(tokenizer),
-                cfg,
-                Path(tmp),
-                progress=progress,
-                row_sparse=dense != "dense",
-            )
+        with profiler as prof:
+            collate = kind.collate(tokenizer)
+            train(module, encoded, collate, cfg, Path(tmp), progress=progress, row_sparse=sparse)
         sync()
         wall = time.perf_counter() - start
     step_ms = [1000 * (b - a) for a, b in zip([start, *marks[:-1]], marks, strict=True)]
