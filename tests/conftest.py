@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -83,6 +84,18 @@ def tiny_backbone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_backbone(tmp_path_factory.mktemp("tiny_bert"), "bert")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _comparison_store(tmp_path_factory: pytest.TempPathFactory):
+    """Stored significance comparisons (bench/report/leaderboard/compare.py) go to a folder of
+    this test session, not the user's cache: every session computes them afresh once."""
+    compare = importlib.import_module("bench.report.leaderboard.compare")
+
+    folder = tmp_path_factory.mktemp("comparisons")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compare, "_store_dir", lambda: folder)
+        yield folder
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 
 import pytest
@@ -61,6 +62,35 @@ def test_ablation_compares_methods_with_the_baseline(tmp_path, gold, data_root):
     assert "9 run records from 9 trainings; seeds 1, 2, 3" in footer
     assert "tiny (weights w1)" in footer and "Regenerate: `bench paper`" in footer
     assert lb.csv(rows).splitlines()[0].startswith("backbone,setting,selection,method")
+
+
+def test_comparisons_are_stored_and_reused_only_for_the_same_inputs(
+    tmp_path, gold, data_root, monkeypatch, _comparison_store
+):
+    """A rerun reads a comparison back from disk instead of recomputing it (bench paper after
+    one new record), gives the same rows, and never reuses one across different inputs."""
+    compare = importlib.import_module("bench.report.leaderboard.compare")
+
+    for seed in (1, 2):
+        write(tmp_path, "baseline", seed, noisy(gold, 0.30, seed), gold)
+        write(tmp_path, "mlm", seed, noisy(gold, 0.45, 10 + seed), gold)
+    before = set(_comparison_store.iterdir())
+    first = lb.build(lb.load_runs(tmp_path), data_root, samples=200)
+    mine = set(_comparison_store.iterdir()) - before
+    assert len(mine) == 1  # one comparison: mlm against the baseline
+    calls = []
+    real = compare._compare
+    monkeypatch.setattr(compare, "_compare", lambda *a: calls.append(a) or real(*a))
+
+    def rebuild(samples: int = 200):
+        compare._COMPARISONS.clear()  # as a new process
+        return lb.build(lb.load_runs(tmp_path), data_root, samples=samples)
+
+    assert rebuild() == first and not calls  # read back, identical
+    rebuild(samples=300)  # other inputs: computed, not read
+    assert len(calls) == 1
+    mine.pop().write_text("{broken")  # unreadable: computed again, not an error
+    assert rebuild() == first and len(calls) == 2
 
 
 def test_collapsed_runs_follow_the_mlperf_rule(tmp_path, gold, data_root):

@@ -7,6 +7,9 @@ Stochastic Order over seeds, and Holm's correction across the table. Exercise:
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,12 +79,62 @@ def compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Com
     """Method vs baseline on one column: paired bootstrap on pooled matching seeds + ASO.
 
     Memoised by the records (path and predictions checksum), so the headline table reuses
-    the ablation table's comparisons in `bench paper`."""
+    the ablation table's comparisons in `bench paper`, and kept on disk (`_stored`), so a
+    rerun after new records computes only the comparisons they enter."""
     key = tuple((r.path, r.predictions_sha) for r in method.runs + baseline.runs)
     key += (len(method.runs), metric, n)
     if key not in _COMPARISONS:
-        _COMPARISONS[key] = _compare(method, baseline, metric, gold, n)
+        _COMPARISONS[key] = _stored(method, baseline, metric, gold, n)
     return _COMPARISONS[key]
+
+
+@functools.cache
+def _code_version() -> str:
+    """What a stored comparison was computed with: the sources that compute it and the
+    versions of the libraries whose random streams and scores it replays."""
+    import sacrebleu
+
+    from bench.report import significance
+
+    h = hashlib.sha256(f"{np.__version__} {sacrebleu.__version__}".encode())
+    for module in (significance.__file__, __file__, Path(__file__).with_name("collect.py")):
+        h.update(Path(module).read_bytes())
+    return h.hexdigest()
+
+
+_GOLD_SHA: dict[int, str] = {}  # per build, like _COUNTS
+
+
+def _store_dir() -> Path:
+    from bench.core.paths import cache_dir
+
+    return cache_dir() / "comparisons"
+
+
+def _stored(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Comparison:
+    """`_compare`, read from ``$BENCH_CACHE/comparisons/`` when the same inputs were compared
+    before: the key is the code version, the gold's checksum, each run's seed, predictions
+    checksum and scores, the metric and the number of resamples (a bootstrap's seed is
+    fixed), so a stored result is what `_compare` would return now. An unreadable file is
+    computed again."""
+    from bench.runs.records import write_atomic
+
+    if id(gold) not in _GOLD_SHA:
+        _GOLD_SHA[id(gold)] = hashlib.sha256(repr(gold).encode()).hexdigest()
+    sides = [
+        [sorted((r.config["seed"], r.predictions_sha) for r in cell.runs), cell.scores(metric)]
+        for cell in (method, baseline)
+    ]
+    key = json.dumps([_code_version(), _GOLD_SHA[id(gold)], sides, metric, n])
+    path = _store_dir() / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+    try:
+        saved = json.loads(path.read_text())
+        return Comparison(float(saved["p"]), saved["aso"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not stored yet, or unreadable: compute it
+    result = _compare(method, baseline, metric, gold, n)
+    write_atomic(path, json.dumps({"p": result.p_bootstrap, "aso": result.aso_eps}).encode())
+    return result
 
 
 def _compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Comparison:
@@ -157,6 +210,7 @@ def build(
     for methods, the comparison with the baseline (Holm-adjusted within each table)."""
     check_integrity(runs)
     _COUNTS.clear()  # keyed by the gold lists of this build
+    _GOLD_SHA.clear()
     cells: dict[tuple, Cell] = defaultdict(Cell)
     for run in runs:
         cells[run.cell].runs.append(run)
