@@ -25,41 +25,23 @@ import time
 from pathlib import Path
 
 import torch
+from common import train_rows
 
 from bench.core.paths import cache_dir
 from bench.data.source import data_root
-from bench.data.task import get_task
 from bench.train import trainer
 from bench.train.backbone import resolve_backbone
 from bench.train.build import materialize
-from bench.train.kinds import KINDS
 from bench.train.kinds.common import shape_stable_attention
 from bench.train.trainer import TrainConfig, seed_everything, train
 
-CASES = {
-    "xnli": ("en", "zero-shot"),
-    "masakhaner": ("en", "zero-shot"),
-    "flores": ("ha", "in-language"),
-}
-
 
 def setup(backbone: str, task_name: str, examples: int, max_length: int):
-    """The backbone folder, the task's kind, its tokenised training rows and labels."""
+    """The backbone folder, the task's kind, its tokenizer, tokenised training rows and labels."""
     root = data_root()
     folder, _ = materialize(resolve_backbone(backbone)[0], root, cache_dir())
-    from transformers import AutoTokenizer
-
-    task = get_task(task_name)
-    kind = KINDS[task.kind]
-    lang, setting = CASES[task_name]
-    tokenizer = AutoTokenizer.from_pretrained(folder, fix_mistral_regex=False)
-    labels = task.labels(task.setting(setting)) if task.labels else None
-    extra = labels if labels is not None else ("eng", "hau")
-    if task.kind == "translation":
-        kind.add_tags(tokenizer, list(extra))
-    rows = task.load(lang, "train", setting, root).dataset
-    rows = rows.select(range(min(examples, len(rows))))
-    return folder, kind, tokenizer, kind.encode(rows, tokenizer, max_length, extra), labels
+    case = train_rows(task_name, folder, root, examples, max_length)
+    return folder, case["kind"], case["tokenizer"], case["encoded"], case["labels"]
 
 
 def run_variant(variant: str, parts, steps: int, profile: bool) -> dict:

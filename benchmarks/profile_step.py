@@ -14,20 +14,13 @@ import tempfile
 from pathlib import Path
 
 import torch
+from common import train_rows
 
 from bench.core.paths import cache_dir
 from bench.data.source import data_root
-from bench.data.task import get_task
 from bench.train.backbone import resolve_backbone
 from bench.train.build import materialize
-from bench.train.kinds import KINDS
 from bench.train.trainer import TrainConfig, seed_everything, train
-
-CASES = {
-    "xnli": ("en", "zero-shot"),
-    "masakhaner": ("en", "zero-shot"),
-    "flores": ("ha", "in-language"),
-}
 
 
 def main() -> None:
@@ -43,19 +36,10 @@ def main() -> None:
     root = data_root()
     backbone = resolve_backbone(args.backbone)[0]
     folder, _ = materialize(backbone, root, cache_dir())
-    from transformers import AutoTokenizer
-
-    task = get_task(args.task)
-    kind = KINDS[task.kind]
-    lang, setting = CASES[args.task]
-    tokenizer = AutoTokenizer.from_pretrained(folder, fix_mistral_regex=False)  # see throughput.py
-    labels = task.labels(task.setting(setting)) if task.labels else None
-    extra = labels if labels is not None else ("eng", "hau")
-    if task.kind == "translation":
-        kind.add_tags(tokenizer, list(extra))
-    rows = task.load(lang, "train", setting, root).dataset
-    rows = rows.select(range(min(32 * args.steps, len(rows))))
-    encoded = kind.encode(rows, tokenizer, args.max_length, extra)
+    case = train_rows(args.task, folder, root, 32 * args.steps, args.max_length)
+    task, kind, tokenizer, labels, encoded = (
+        case[k] for k in ("task", "kind", "tokenizer", "labels", "encoded")
+    )
     seed_everything(1)
     module = kind.build(folder, labels, tokenizer)
     if args.compact_vocab:

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from common import train_rows
 
 from bench.core.paths import cache_dir, results_dir
 from bench.data.source import data_root
@@ -36,14 +37,7 @@ from bench.runs.records import environment, write_atomic
 from bench.train.backbone import resolve_backbone
 from bench.train.batching import length_grouped_batches, padding_efficiency
 from bench.train.build import materialize
-from bench.train.kinds import KINDS
 from bench.train.trainer import TrainConfig, seed_everything, train
-
-CASES = {
-    "xnli": ("en", "zero-shot"),
-    "masakhaner": ("en", "zero-shot"),
-    "flores": ("ha", "in-language"),
-}
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
@@ -159,22 +153,9 @@ def bench_task(
     compact_vocab: bool = False,
     repeats: int = 1,
 ) -> dict:
-    from transformers import AutoTokenizer
-
     task = get_task(name)
-    kind = KINDS[task.kind]
-    lang, setting = CASES[name]
-    # fix_mistral_regex=False: transformers 4.57.3-4.x takes every local folder whose config.json it
-    # wrote for a Mistral tokenizer with a bad regex and warns; the flag (off) silences that false
-    # warning and changes no tokenization
-    tokenizer = AutoTokenizer.from_pretrained(folder, fix_mistral_regex=False)
-    labels = task.labels(task.setting(setting)) if task.labels else None
-    extra = labels if labels is not None else ("eng", "hau")
-    if task.kind == "translation":
-        kind.add_tags(tokenizer, list(extra))
-    rows = task.load(lang, "train", setting, root).dataset
-    rows = rows.select(range(min(n if task.kind != "translation" else n // 2, len(rows))))
-    encoded = kind.encode(rows, tokenizer, max_length, extra)
+    case = train_rows(name, folder, root, n if task.kind != "translation" else n // 2, max_length)
+    kind, tokenizer, labels, encoded = (case[k] for k in ("kind", "tokenizer", "labels", "encoded"))
     lengths = list(encoded["length"])
     real_tokens = sum(lengths)
     out: dict = {
