@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.data.task import get_task
 from bench.train.kinds import KINDS
+from bench.train.trainer import TrainConfig
 
 # (language, setting) each task is measured on: English training rows for the zero-shot
 # tasks, Hausa-English pairs for flores
@@ -45,3 +46,10 @@ def train_rows(
         "labels": labels,
         "encoded": encoded,
     }
+
+
+def bench_config(precision: str, **overrides: Any) -> TrainConfig:
+    """The one-epoch recipe every benchmark trains with: lr 1e-4, batches of 32, seed 1, no
+    evaluations or checkpoints (`overrides` change any of it)."""
+    base = {"lr": 1e-4, "batch_size": 32, "epochs": 1, "seed": 1, "evals": 0}
+    return TrainConfig(**(base | {"checkpoint_every": 10**9, "precision": precision} | overrides))

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import train_rows
+from common import bench_config, train_rows
 
 from bench.core.paths import cache_dir
 from bench.data.source import data_root
@@ -33,7 +33,7 @@ from bench.train import trainer
 from bench.train.backbone import resolve_backbone
 from bench.train.build import materialize
 from bench.train.kinds.common import shape_stable_attention
-from bench.train.trainer import TrainConfig, seed_everything, train
+from bench.train.trainer import seed_everything, train
 
 
 def setup(backbone: str, task_name: str, examples: int, max_length: int):
@@ -52,17 +52,7 @@ def run_variant(variant: str, parts, steps: int, profile: bool) -> dict:
     # the trainer keeps attention off cuDNN (bench/train/kinds/common.py); `:cudnn` lets it back
     trainer.shape_stable_attention = (lambda: None) if "cudnn" in flags else shape_stable_attention
     torch.backends.cuda.enable_cudnn_sdp("cudnn" in flags)
-    cfg = TrainConfig(
-        lr=1e-4,
-        batch_size=32,
-        epochs=1,
-        seed=1,
-        evals=0,
-        log_every=1,
-        checkpoint_every=10**9,
-        precision=precision,
-        max_steps=steps,
-    )
+    cfg = bench_config(precision, log_every=1, max_steps=steps)
     seed_everything(1)
     module = kind.build(folder, labels, tokenizer)
     marks: list[float] = []

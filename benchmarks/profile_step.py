@@ -14,13 +14,13 @@ import tempfile
 from pathlib import Path
 
 import torch
-from common import train_rows
+from common import bench_config, train_rows
 
 from bench.core.paths import cache_dir
 from bench.data.source import data_root
 from bench.train.backbone import resolve_backbone
 from bench.train.build import materialize
-from bench.train.trainer import TrainConfig, seed_everything, train
+from bench.train.trainer import seed_everything, train
 
 
 def main() -> None:
@@ -46,15 +46,7 @@ def main() -> None:
         from bench.train.vocab import compact_run
 
         compact_run(module, task.kind, {"train": encoded}, tokenizer)
-    cfg = TrainConfig(
-        lr=1e-4,
-        batch_size=32,
-        epochs=1,
-        seed=1,
-        evals=0,
-        checkpoint_every=10**9,
-        precision=args.precision,
-    )
+    cfg = bench_config(args.precision)
     with tempfile.TemporaryDirectory() as tmp:
         warm = encoded.select(range(64))
         train(module, warm, kind.collate(tokenizer), cfg, Path(tmp) / "warm")  # untimed

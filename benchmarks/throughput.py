@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import train_rows
+from common import bench_config, train_rows
 
 from bench.core.paths import cache_dir, results_dir
 from bench.data.source import data_root
@@ -37,7 +37,7 @@ from bench.runs.records import environment, write_atomic
 from bench.train.backbone import resolve_backbone
 from bench.train.batching import length_grouped_batches, padding_efficiency
 from bench.train.build import materialize
-from bench.train.trainer import TrainConfig, seed_everything, train
+from bench.train.trainer import seed_everything, train
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
@@ -166,16 +166,7 @@ def bench_task(
         "max_length": max_length,
     }
     for precision in precisions:
-        cfg = TrainConfig(
-            lr=1e-4,
-            batch_size=32,
-            epochs=1,
-            seed=1,
-            evals=0,
-            log_every=20,
-            checkpoint_every=10**9,
-            precision=precision,
-        )
+        cfg = bench_config(precision, log_every=20)
         out[precision] = median_of(
             [
                 compare(
