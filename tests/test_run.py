@@ -303,3 +303,21 @@ def test_kept_weights_reproduce_the_records_predictions(
     encoded = classification.encode(test, tokenizer, about["config"]["max_length"], labels)
     preds = classification.predict(model, encoded, test, tokenizer, labels)
     assert preds == read_predictions(record)[:64]
+
+
+def test_a_stage_rebuilt_with_other_weights_is_refused_before_training(tmp_path):
+    """The same stage key built into other weights (another machine) cannot train runs that
+    would join records of the first build: the error names the record and both builds."""
+    from bench.core.errors import BenchError
+    from bench.runs.stagecheck import check_stage_builds
+    from tests.records import fake_record
+
+    report = {"stage": "mlm-tiny", "key": "k1", "weights_sha256": "a" * 64}
+    record = {"method_reports": {"mlm": report}, "environment": {"hardware": {"cpu": "Xeon"}}}
+    path = fake_record(tmp_path, method="mlm", metrics={"accuracy": 0.5}, record=record)
+    check_stage_builds({"mlm": report}, tmp_path)  # the same build: fine
+    check_stage_builds({"mlm": {**report, "key": "k2", "weights_sha256": "b" * 64}}, tmp_path)
+    with pytest.raises(BenchError) as err:
+        check_stage_builds({"mlm": {**report, "weights_sha256": "b" * 64}}, tmp_path)
+    assert str(path) in str(err.value) and "bbbbbbbbbbbb" in str(err.value)
+    assert "aaaaaaaaaaaa" in str(err.value) and "Xeon" in str(err.value)

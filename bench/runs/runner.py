@@ -36,6 +36,7 @@ from bench.runs.records import (
     write_record,
 )
 from bench.runs.request import Request
+from bench.runs.stagecheck import check_stage_builds
 from bench.train.backbone import Backbone
 from bench.train.build import backbone_id, materialize
 from bench.train.kinds import KINDS
@@ -171,6 +172,7 @@ def execute(
     adapt(work)  # continued MLM, alignment: cached stages shared by every task and seed
     tokenize(work)  # the (adapted) tokenizer, labels or translation tags
     augment(work)  # synthetic training rows: back-translation
+    check_stage_builds(work.ctx.reports, results)  # the build the committed records used
     if stages_only:
         return []
     encode(work)

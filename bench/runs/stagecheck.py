@@ -1,0 +1,57 @@
+"""Refuse to train from a stage build that the committed records did not use.
+
+An adaptation stage (continued MLM, alignment, a translator) is cached under a key of all its
+inputs, but its weights depend on the machine too: the same key rebuilt on another CPU model
+gives other floats (me5_small's MLM stage: held-out perplexity after it 3,263 on one machine,
+2,695 on another, hau). A method's runs must share one build (the leaderboard refuses a table
+that mixes them), so a training from a different build would be wasted; this check stops it
+before the training, naming the records and the build they used.
+Exercise: ``bench run --method mlm --tasks xnli --langs sw --seeds 1`` after another machine's.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bench.core.errors import BenchError
+
+
+@cache
+def _builds(runs: Path, mtime: float) -> dict[str, tuple[str, Path, str]]:
+    """Stage key -> (weights sha256, one record that used it, that record's CPU), over the
+    records under `runs` (re-read when the folder's newest record changes)."""
+    builds: dict[str, tuple[str, Path, str]] = {}
+    for path in sorted(runs.rglob("*.json")):
+        rec = json.loads(path.read_text())
+        cpu = rec.get("environment", {}).get("hardware", {}).get("cpu", "?")
+        for report in rec.get("method_reports", {}).values():
+            if isinstance(report, dict) and report.get("key") and report.get("weights_sha256"):
+                builds.setdefault(report["key"], (report["weights_sha256"], path, cpu))
+    return builds
+
+
+def check_stage_builds(reports: dict[str, Any], results: Path) -> None:
+    """Every stage in `reports` (a run's method reports) has the weights that the records in
+    `results` built from the same key used, or no record used that key yet."""
+    runs = results / "runs"
+    if not runs.is_dir():
+        return
+    newest = max((p.stat().st_mtime for p in runs.rglob("*.json")), default=0.0)
+    builds = _builds(runs, newest)
+    for name, report in reports.items():
+        if not isinstance(report, dict) or report.get("key") not in builds:
+            continue
+        sha, path, cpu = builds[report["key"]]
+        if report.get("weights_sha256") not in (None, sha):
+            raise BenchError(
+                f"the {name} stage built here (key {report['key']}, weights "
+                f"{report['weights_sha256'][:12]}) is not the build the records in {results} "
+                f"used (weights {sha[:12]}, e.g. {path}, trained on {cpu}): a stage rebuilt "
+                "on another machine has other weights, and a method's runs must share one",
+                hint="run these cells where that build is cached or reproduced (the same kind "
+                "of machine), or move the records of the other build out of results/ and "
+                "rerun them from this one",
+            )
