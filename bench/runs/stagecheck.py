@@ -2,9 +2,8 @@
 
 An adaptation stage (continued MLM, alignment, a translator) is cached under a key of all its
 inputs, but its weights depend on the machine too: the same key rebuilt on another CPU model
-gives other floats (me5_small's MLM stage: held-out perplexity after it 3,263 on one machine,
-2,695 on another, hau). A method's runs must share one build (the leaderboard refuses a table
-that mixes them), so a training from a different build would be wasted; this check stops it
+gives other floats, and 100 MLM steps amplify them into another model. A method's runs must
+share one build (the leaderboard refuses a table that mixes them), so a training from a different build would be wasted; this check stops it
 before the training, naming the records and the build they used.
 Exercise: ``bench run --method mlm --tasks xnli --langs sw --seeds 1`` after another machine's.
 """
