@@ -3,25 +3,24 @@
 An adaptation stage (continued MLM, alignment, a translator) is cached under a key of all its
 inputs, but its weights depend on the machine too: the same key rebuilt on another CPU model
 gives other floats, and 100 MLM steps amplify them into another model. A method's runs must
-share one build (the leaderboard refuses a table that mixes them), so a training from a different build would be wasted; this check stops it
-before the training, naming the records and the build they used.
+share one build (the leaderboard refuses a table that mixes them), so a training from a
+different build would be wasted; this check stops it before the training, naming the records
+and the build they used.
 Exercise: ``bench run --method mlm --tasks xnli --langs sw --seeds 1`` after another machine's.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from bench.core.errors import BenchError
 
 
-@cache
-def _builds(runs: Path, mtime: float) -> dict[str, tuple[str, Path, str]]:
+def _builds(runs: Path) -> dict[str, tuple[str, Path, str]]:
     """Stage key -> (weights sha256, one record that used it, that record's CPU), over the
-    records under `runs` (re-read when the folder's newest record changes)."""
+    records under `runs` (read once per training: well under a second for this repository)."""
     builds: dict[str, tuple[str, Path, str]] = {}
     for path in sorted(runs.rglob("*.json")):
         rec = json.loads(path.read_text())
@@ -38,8 +37,7 @@ def check_stage_builds(reports: dict[str, Any], results: Path) -> None:
     runs = results / "runs"
     if not runs.is_dir():
         return
-    newest = max((p.stat().st_mtime for p in runs.rglob("*.json")), default=0.0)
-    builds = _builds(runs, newest)
+    builds = _builds(runs)
     for name, report in reports.items():
         if not isinstance(report, dict) or report.get("key") not in builds:
             continue
