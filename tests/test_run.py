@@ -8,7 +8,13 @@ import multiprocessing as mp
 import pytest
 
 from bench.cli import main
-from bench.runs.records import read_predictions, record_path, write_atomic, write_record
+from bench.runs.records import (
+    environment,
+    read_predictions,
+    record_path,
+    write_atomic,
+    write_record,
+)
 
 
 def run(capsys, *args):
@@ -313,11 +319,21 @@ def test_a_stage_rebuilt_with_other_weights_is_refused_before_training(tmp_path)
     from tests.records import fake_record
 
     report = {"stage": "mlm-tiny", "key": "k1", "weights_sha256": "a" * 64}
-    record = {"method_reports": {"mlm": report}, "environment": {"hardware": {"cpu": "Xeon"}}}
+    isa = {"vendor": "GenuineIntel", "torch_capability": "AVX512", "flags": ["amx_bf16"]}
+    record = {
+        "method_reports": {"mlm": report},
+        "environment": {"hardware": {"cpu": "Xeon", "isa": isa}},
+    }
     path = fake_record(tmp_path, method="mlm", metrics={"accuracy": 0.5}, record=record)
     check_stage_builds({"mlm": report}, tmp_path)  # the same build: fine
     check_stage_builds({"mlm": {**report, "key": "k2", "weights_sha256": "b" * 64}}, tmp_path)
     with pytest.raises(BenchError) as err:
         check_stage_builds({"mlm": {**report, "weights_sha256": "b" * 64}}, tmp_path)
     assert str(path) in str(err.value) and "bbbbbbbbbbbb" in str(err.value)
-    assert "aaaaaaaaaaaa" in str(err.value) and "Xeon" in str(err.value)
+    assert "aaaaaaaaaaaa" in str(err.value) and "Xeon (GenuineIntel; amx_bf16)" in str(err.value)
+    here = environment()["hardware"]  # what this machine's records will say
+    assert here["cpu"] in str(err.value) and set(here["isa"]) == {
+        "vendor",
+        "torch_capability",
+        "flags",
+    }

@@ -111,7 +111,8 @@ def environment() -> dict[str, Any]:
         "git": _git(),
         "hardware": {
             "platform": platform.platform(),
-            "cpu": _cpu_name(),
+            "cpu": cpu_name(),
+            "isa": cpu_isa(),
             "cores": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
@@ -131,7 +132,7 @@ def _git() -> dict[str, Any]:
     }
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -139,6 +140,33 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor()
+
+
+# Instruction sets that pick the CPU kernels, and so the floats: bf16 autocast matmuls run
+# oneDNN kernels chosen by ISA (AMX tiles, AVX512-BF16, or an AVX512 emulation), fp32 ones MKL
+# kernels chosen by vendor (MKL takes a generic path on a non-Intel CPU).
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def cpu_isa() -> dict[str, Any]:
+    """The CPU's vendor, torch's kernel capability and which of `ISA_FLAGS` it has."""
+    import torch
+
+    fields: dict[str, str] = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+            if "flags" in fields and "vendor_id" in fields:
+                break
+    except OSError:
+        pass
+    flags = set(fields.get("flags", "").split())
+    return {
+        "vendor": fields.get("vendor_id"),
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
+        "flags": [f for f in ISA_FLAGS if f in flags],
+    }
 
 
 def summary_line(path: Path) -> str:

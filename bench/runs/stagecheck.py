@@ -2,7 +2,12 @@
 
 An adaptation stage (continued MLM, alignment, a translator) is cached under a key of all its
 inputs, but its weights depend on the machine too: the same key rebuilt on another CPU model
-gives other floats, and 100 MLM steps amplify them into another model. A method's runs must
+gives other floats, and 100 MLM steps amplify them into another model. Measured (me5_small's
+MLM stage, Intel Xeon build vs AMD EPYC rebuild): the fp32 held-out perplexity before it
+agrees bit for bit once MKL takes its Intel code path on the AMD CPU, but the bf16 autocast
+training does not, and its losses move with oneDNN's instruction-set cap (oneDNN picks bf16
+kernels by instruction set: AMX, AVX512-BF16 or an emulation), so the records name the
+CPU's instruction sets (`environment.hardware.isa`) and this check quotes them. A method's runs must
 share one build (the leaderboard refuses a table that mixes them), so a training from a
 different build would be wasted; this check stops it before the training, naming the records
 and the build they used.
@@ -16,6 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import BenchError
+from bench.runs.records import cpu_isa, cpu_name
+
+
+def _machine(hardware: dict[str, Any]) -> str:
+    """'Intel Xeon (GenuineIntel; avx2 avx512f amx_bf16)': the CPU and what picks its kernels."""
+    isa = hardware.get("isa")
+    if not isa:  # records made before the instruction sets were recorded
+        return hardware.get("cpu", "?")
+    return f"{hardware.get('cpu', '?')} ({isa.get('vendor')}; {' '.join(isa.get('flags', []))})"
 
 
 def _builds(runs: Path) -> dict[str, tuple[str, Path, str]]:
@@ -24,7 +38,7 @@ def _builds(runs: Path) -> dict[str, tuple[str, Path, str]]:
     builds: dict[str, tuple[str, Path, str]] = {}
     for path in sorted(runs.rglob("*.json")):
         rec = json.loads(path.read_text())
-        cpu = rec.get("environment", {}).get("hardware", {}).get("cpu", "?")
+        cpu = _machine(rec.get("environment", {}).get("hardware", {}))
         for report in rec.get("method_reports", {}).values():
             if isinstance(report, dict) and report.get("key") and report.get("weights_sha256"):
                 builds.setdefault(report["key"], (report["weights_sha256"], path, cpu))
@@ -38,6 +52,7 @@ def check_stage_builds(reports: dict[str, Any], results: Path) -> None:
     if not runs.is_dir():
         return
     builds = _builds(runs)
+    here = _machine({"cpu": cpu_name(), "isa": cpu_isa()})
     for name, report in reports.items():
         if not isinstance(report, dict) or report.get("key") not in builds:
             continue
@@ -46,9 +61,10 @@ def check_stage_builds(reports: dict[str, Any], results: Path) -> None:
             raise BenchError(
                 f"the {name} stage built here (key {report['key']}, weights "
                 f"{report['weights_sha256'][:12]}) is not the build the records in {results} "
-                f"used (weights {sha[:12]}, e.g. {path}, trained on {cpu}): a stage rebuilt "
-                "on another machine has other weights, and a method's runs must share one",
-                hint="run these cells where that build is cached or reproduced (the same kind "
-                "of machine), or move the records of the other build out of results/ and "
+                f"used (weights {sha[:12]}, e.g. {path}, trained on {cpu}; this machine: {here}): "
+                "a stage rebuilt on another kind of CPU has other weights, and a method's "
+                "runs must share one",
+                hint="run these cells where that build is cached or reproduced (the same CPU "
+                "vendor and instruction sets), or move the records of the other build out of results/ and "
                 "rerun them from this one",
             )
