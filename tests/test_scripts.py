@@ -64,3 +64,29 @@ def test_the_retrieval_check_tells_an_offset_per_language_from_lost_information(
     assert shared["mean_cosine_unrelated"] > 0.9 and shared["retrieval_raw"] > 95
     lost = scores(torch.randn(100, 16, generator=gen), en)  # the translations carry nothing
     assert lost["retrieval_centred"] < 10
+
+
+def test_the_mkl_shim_puts_mkl_on_a_non_generic_path(tmp_path):
+    """cpu_numerics' `mkl-intel-path` variant: under the shim MKL reports a vectorised path
+    (> 0) on any x86-64 CPU with AVX2; without it, a non-Intel CPU reports 0 (generic)."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    import pytest
+
+    numerics = script("cpu_numerics")
+    shim = numerics.build_shim(tmp_path)
+    if shim is None or platform.machine() != "x86_64":
+        pytest.skip("needs a C compiler on x86-64")
+    probe = [
+        sys.executable,
+        "-c",
+        "import sys; sys.path.insert(0, "
+        f"{str(REPO / 'scripts')!r}); import cpu_numerics; print(cpu_numerics.mkl_path())",
+    ]
+    default = int(subprocess.run(probe, capture_output=True, text=True, check=True).stdout)
+    env = dict(os.environ, LD_PRELOAD=str(shim))
+    shimmed = int(subprocess.run(probe, env=env, capture_output=True, text=True, check=True).stdout)
+    assert shimmed > 0 and shimmed >= default

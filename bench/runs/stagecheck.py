@@ -4,7 +4,8 @@ An adaptation stage (continued MLM, alignment, a translator) is cached under a k
 inputs, but its weights depend on the machine too: the same key rebuilt on another CPU model
 gives other floats, and 100 MLM steps amplify them into another model. Measured (me5_small's
 MLM stage, Intel Xeon build vs AMD EPYC rebuild): the fp32 held-out perplexity before it
-agrees bit for bit once MKL takes its Intel code path on the AMD CPU, but the bf16 autocast
+agrees bit for bit once MKL takes its Intel code path on the AMD CPU
+(`scripts/cpu_numerics.py`), but the bf16 autocast
 training does not, and its losses move with oneDNN's instruction-set cap (oneDNN picks bf16
 kernels by instruction set: AMX, AVX512-BF16 or an emulation), so the records name the
 CPU's instruction sets (`environment.hardware.isa`) and this check quotes them. A method's runs must
