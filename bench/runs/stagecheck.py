@@ -5,13 +5,13 @@ inputs, but its weights depend on the machine too: the same key rebuilt on anoth
 gives other floats, and 100 MLM steps amplify them into another model. Measured (me5_small's
 MLM stage, Intel Xeon build vs AMD EPYC rebuild): the fp32 held-out perplexity before it
 agrees bit for bit once MKL takes its Intel code path on the AMD CPU
-(`scripts/cpu_numerics.py`), but the bf16 autocast
-training does not, and its losses move with oneDNN's instruction-set cap (oneDNN picks bf16
-kernels by instruction set: AMX, AVX512-BF16 or an emulation), so the records name the
-CPU's instruction sets (`environment.hardware.isa`) and this check quotes them. A method's runs must
-share one build (the leaderboard refuses a table that mixes them), so a training from a
-different build would be wasted; this check stops it before the training, naming the records
-and the build they used.
+(`scripts/cpu_numerics.py`), but the bf16 autocast training does not, and its losses move
+with oneDNN's instruction-set cap (oneDNN picks bf16 kernels by instruction set: AMX,
+AVX512-BF16 or an emulation), so the records name the CPU's instruction sets
+(`environment.hardware.isa`) and this check quotes them. A method's runs must share one
+build (the leaderboard refuses a table that mixes them), so a training from a different
+build would be wasted; this check stops it before the training, naming the records and the
+build they used.
 Exercise: ``bench run --method mlm --tasks xnli --langs sw --seeds 1`` after another machine's.
 """
 
@@ -53,12 +53,12 @@ def check_stage_builds(reports: dict[str, Any], results: Path) -> None:
     if not runs.is_dir():
         return
     builds = _builds(runs)
-    here = _machine({"cpu": cpu_name(), "isa": cpu_isa()})
     for name, report in reports.items():
         if not isinstance(report, dict) or report.get("key") not in builds:
             continue
         sha, path, cpu = builds[report["key"]]
         if report.get("weights_sha256") not in (None, sha):
+            here = _machine({"cpu": cpu_name(), "isa": cpu_isa()})
             raise BenchError(
                 f"the {name} stage built here (key {report['key']}, weights "
                 f"{report['weights_sha256'][:12]}) is not the build the records in {results} "
@@ -66,6 +66,6 @@ def check_stage_builds(reports: dict[str, Any], results: Path) -> None:
                 "a stage rebuilt on another kind of CPU has other weights, and a method's "
                 "runs must share one",
                 hint="run these cells where that build is cached or reproduced (the same CPU "
-                "vendor and instruction sets), or move the records of the other build out of results/ and "
-                "rerun them from this one",
+                "vendor and instruction sets), or move the records of the other build out of "
+                "results/ and rerun them from this one",
             )
