@@ -57,3 +57,22 @@ def test_the_readme_reading_of_the_me5_ablation_quotes_the_generated_tables():
     tables = " ".join(p.read_text() for p in (REPO / "leaderboards" / "generated").glob("*.md"))
     assert len(figures) > 20
     assert [f for f in figures if f not in tables] == []
+
+
+def test_a_recipe_profile_is_a_row_of_its_own(tmp_path):
+    """Runs of one backbone under another recipe (`me5_small:ablation`) never join its cell."""
+    from tests.records import fake_record
+
+    training = {"training": {"wall_s": 1.0, "tokens_per_s": 1.0}}
+    for seed, acc in ((1, 0.8), (2, 0.6)):
+        fake_record(tmp_path, seed=seed, metrics={"accuracy": acc}, record=training)
+        fake_record(
+            tmp_path,
+            seed=seed,
+            metrics={"accuracy": acc / 2},
+            config={"profile": "ablation"},
+            record=training,
+        )
+    table = summary_table(tmp_path)
+    assert "| tiny " in table and "70.00 ± 14.14 (n=2)" in table
+    assert "| tiny:ablation " in table and "35.00 ± 7.07 (n=2)" in table

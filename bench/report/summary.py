@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from bench.runs.records import labelled
+
 KEYS = ["backbone", "method", "task", "setting", "selection", "lang"]
 
 
@@ -36,7 +38,7 @@ def load_rows(results: Path) -> pd.DataFrame:
     rows = []
     for path in sorted((results / "runs").rglob("*.json")):
         rec = json.loads(path.read_text())
-        c = rec["config"]
+        c = labelled(rec["config"])  # a recipe profile's runs are rows of their own
         base = {k: c[k] for k in KEYS} | {
             "seed": c["seed"],
             "MT": rec["machine_translated_test"],
