@@ -282,3 +282,31 @@ def sweep_job(job: str, data_root: DataRoot = None) -> None:
         grid.Job.from_json(job), resolve_root(data_root), results_dir(), cache_dir()
     )
     raise typer.Exit({"done": 0, "busy": 3, "failed": 4}[state])
+
+
+@app.command()
+def verify(
+    records: Annotated[
+        list[Path], typer.Argument(help="Run records (results/runs/**/*.json) to remake.")
+    ],
+    backbone: Annotated[
+        str | None,
+        typer.Option(help="The backbone to rerun on, when the record's is a local folder."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the comparison (JSON) to this file.")
+    ] = None,
+    data_root: DataRoot = None,
+) -> None:
+    """Rerun the training behind records into a scratch folder and compare bit for bit:
+    metrics, predictions, loss curve, stage weights, and what differs between the machines."""
+    from bench.data.source import data_root as resolve_root
+    from bench.runs.verify import verify as command
+
+    if not command(records, backbone, resolve_root(data_root), out, typer.echo):
+        raise BenchError(
+            "not reproduced: the rerun differs from the records (see the table above)",
+            hint="a different CPU kind, package version or thread count changes the floats; "
+            "the lines above name what differs between the two machines",
+            exit_code=1,
+        )

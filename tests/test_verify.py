@@ -1,0 +1,90 @@
+"""`bench verify`: a record is remade from its own config and compared bit for bit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.cli import main
+from bench.runs.records import run_id
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_info.value.code or 0, out, err
+
+
+@pytest.fixture
+def mlm_record(capsys, tiny_backbone, data_root, isolated_outputs):
+    """A +MLM record made with recipe overrides (which verify must find again)."""
+    args = ["run", "--method", "mlm", "--backbone", str(tiny_backbone), "--tasks", "xnli"]
+    args += ["--langs", "sw", "--seeds", "5", "--set", "max_steps=3", "--set", "evals=1"]
+    args += ["--set", "mlm.steps=3", "--set", "mlm.heldout=16", "--data-root", str(data_root)]
+    code, out, err = run(capsys, *args)
+    assert code == 0, out + err
+    (path,) = (isolated_outputs / "results").rglob("*-seed5-*.json")
+    return path
+
+
+def test_a_record_is_remade_bit_for_bit(capsys, mlm_record, tiny_backbone, data_root, tmp_path):
+    for stage in (tmp_path / "cache" / "stages").iterdir():  # the stage is rebuilt, not reused
+        stage.rename(tmp_path / f"old-{stage.name}")
+    out_file = tmp_path / "verify.json"
+    args = ["verify", str(mlm_record), "--backbone", str(tiny_backbone)]
+    code, out, err = run(capsys, *args, "--out", str(out_file), "--data-root", str(data_root))
+    assert code == 0, out + err
+    assert "identical" in out and "mlm same weights" in out
+    (result,) = json.loads(out_file.read_text())["records"]
+    assert result["identical"] and result["same_predictions"] == 1.0
+    assert result["stage_weights_same"] == {"mlm": True}
+    assert result["loss_curve_diverges"] is None and result["machines"] == {}
+
+
+def test_a_record_that_differs_is_reported_and_fails(capsys, mlm_record, tiny_backbone, data_root):
+    rec = json.loads(mlm_record.read_text())
+    rec["metrics"]["accuracy"] = 0.5  # as if another machine had made it
+    rec["training"]["curve"][0]["loss"] += 1e-3
+    mlm_record.write_text(json.dumps(rec))
+    args = ["verify", str(mlm_record), "--backbone", str(tiny_backbone)]
+    code, out, err = run(capsys, *args, "--data-root", str(data_root))
+    assert code == 1
+    assert "differs" in out and "accuracy 0.5000 ->" in out and "diverges at step" in out
+    assert "error: not reproduced" in err
+
+
+def test_records_verify_cannot_remake_are_refused_before_any_work(
+    capsys, mlm_record, tiny_backbone, data_root, tmp_path
+):
+    rec = json.loads(mlm_record.read_text())
+    rec["config"]["data"]["test:swa"] = "0" * 64  # made from other data
+    rec["run_id"] = run_id(rec["config"])
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(rec))
+    args = ["verify", str(other), "--backbone", str(tiny_backbone), "--data-root", str(data_root)]
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "plans another config for it (differs in data.test:swa)" in err
+    assert "Traceback" not in err
+    predictions = next(mlm_record.parent.glob("*.predictions.json.gz"))
+    code, _, err = run(capsys, "verify", str(predictions))
+    assert code == 2 and f"{predictions}: not a run record" in err
+
+
+def test_means_are_per_cell_and_over_languages():
+    from bench.runs.verify import means
+
+    def result(lang, seed, old, new):
+        cell = {"task": "xnli", "method": "mlm", "setting": "zero-shot"}
+        cell |= {"selection": "source-dev", "lang": lang}
+        return {"cell": cell, "run_id": f"{lang}{seed}", "scores": {"accuracy": [old, new]}}
+
+    rows = means(
+        [result("swa", 2, 0.5, 0.4), result("swa", 3, 0.7, 0.6), result("hau", 2, 0.3, 0.5)]
+    )
+    assert [(m["lang"], m["records"], m["change"]) for m in rows] == [
+        ("swa", 2, -0.1),
+        ("all", 3, pytest.approx(0.0, abs=1e-9)),  # -0.1, -0.1, +0.2
+    ]
+    assert rows[0]["committed"] == 0.6 and rows[0]["rerun"] == 0.5
