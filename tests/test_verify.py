@@ -88,3 +88,21 @@ def test_means_are_per_cell_and_over_languages():
         ("all", 3, pytest.approx(0.0, abs=1e-9)),  # -0.1, -0.1, +0.2
     ]
     assert rows[0]["committed"] == 0.6 and rows[0]["rerun"] == 0.5
+
+
+def test_committed_records_plan_back_to_their_run_ids(data_root):
+    """One committed record of each (task, backbone, profile, method, setting): `bench verify`
+    can remake it, i.e. today's code resolves its config to the same run id."""
+    from pathlib import Path
+
+    from bench.runs.verify import plan
+
+    runs = Path(__file__).resolve().parents[1] / "results" / "runs"
+    first = {}
+    for path in sorted(runs.rglob("*.json")):
+        c = json.loads(path.read_text())["config"]
+        key = (c["task"], c["backbone"], c.get("profile"), c["method"], c["setting"])
+        first.setdefault(key, path)
+    assert len(first) > 40
+    for path in first.values():
+        plan(path, None, data_root)  # raises BenchError naming the keys that changed
