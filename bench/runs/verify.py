@@ -27,7 +27,7 @@ from bench.core.errors import BenchError
 from bench.core.paths import REPO, cache_dir
 from bench.core.tables import table
 from bench.runs.plan import Group, groups_for
-from bench.runs.records import environment, read_predictions, run_id, write_atomic
+from bench.runs.records import environment, labelled, read_predictions, run_id, write_atomic
 from bench.runs.request import Request, resolve
 from bench.runs.runner import execute, pending
 
@@ -207,6 +207,14 @@ def same_predictions(old: Path, new: Path, a: dict, b: dict) -> float:
     return same / max(1, len(pa))
 
 
+def same_backbone(a: dict[str, Any], b: dict[str, Any]) -> bool | None:
+    """Whether both runs fine-tuned the same backbone weights (None: the committed record
+    predates ``backbone.weights_sha256``). A backbone built on the machine, like `tiny_bert`
+    whose weights are not committed, is rebuilt by the rerun."""
+    old = a.get("backbone", {}).get("weights_sha256")
+    return None if old is None else old == b.get("backbone", {}).get("weights_sha256")
+
+
 def compare(old: Path, new: Path) -> dict[str, Any]:
     """One committed record against its rerun."""
     a, b = json.loads(old.read_text()), json.loads(new.read_text())
@@ -220,13 +228,17 @@ def compare(old: Path, new: Path) -> dict[str, Any]:
     return {
         "record": str(old.relative_to(REPO) if old.is_relative_to(REPO) else old),
         "what": "{task} {lang} {method} {setting} {selection} seed {seed}".format(**a["config"]),
-        "cell": {k: a["config"][k] for k in ("task", "method", "setting", "selection", "lang")},
+        "cell": {
+            "backbone": labelled(a["config"])["backbone"],
+            **{k: a["config"][k] for k in ("task", "method", "setting", "selection", "lang")},
+        },
         "run_id": a["run_id"],
         "identical": identical,
         "scores": {k: [v, scores(b["metrics"]).get(k)] for k, v in scores(a["metrics"]).items()},
         "same_predictions": round(same_predictions(old, new, a, b), 6),
         "selected_step": [a["selection"].get("step"), b["selection"].get("step")],
         "loss_curve_diverges": first_divergence(a["training"]["curve"], b["training"]["curve"]),
+        "backbone_weights_same": same_backbone(a, b),
         "stage_weights_same": stages,
         "training_wall_s": [a["training"]["wall_s"], b["training"]["wall_s"]],
         "machines": machines(a.get("environment", {}), b["environment"]),
@@ -295,16 +307,16 @@ def verify(
 
 def means(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The mean over the seeds given, committed and rerun, of each cell a table would show
-    (task, method, setting, selection; per language, then over all languages), where a cell
+    (task, backbone, method, setting, selection; per language, then over all languages), where a cell
     has two seeds or more: a rerun moves single runs; the means are what a reader sees."""
     cells: dict[tuple, list[dict[str, Any]]] = {}
     for r in results:
         c = r["cell"]
-        head = (c["task"], c["method"], c["setting"], c["selection"])
+        head = (c["task"], c["backbone"], c["method"], c["setting"], c["selection"])
         cells.setdefault((*head, c["lang"]), []).append(r)
         cells.setdefault((*head, "all"), []).append(r)
     out = []
-    for (task, method, setting, selection, lang), rs in cells.items():
+    for (task, backbone, method, setting, selection, lang), rs in cells.items():
         if len(rs) < 2:
             continue
         for key in rs[0]["scores"]:
@@ -314,7 +326,7 @@ def means(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             old, new = (statistics.mean(p[i] for p in pairs) for i in (0, 1))
             out.append(
                 {
-                    "cell": f"{task} {method} {setting} {selection}",
+                    "cell": f"{task} {backbone} {method} {setting} {selection}",
                     "lang": lang,
                     "records": len(rs),
                     "score": key,
@@ -340,11 +352,15 @@ def report(results: list[dict[str, Any]]) -> str:
                 ),
                 "same predictions": f"{100 * r['same_predictions']:.2f}%",
                 "loss curve": f"diverges at step {diverges['step']}" if diverges else "same",
-                "stages": ", ".join(
-                    f"{k} {'same' if same else 'other'} weights"
-                    for k, same in r["stage_weights_same"].items()
+                "weights": ", ".join(
+                    f"{k} {'same' if same else 'other'}"
+                    for k, same in {
+                        "backbone": r["backbone_weights_same"],
+                        **r["stage_weights_same"],
+                    }.items()
+                    if same is not None
                 )
-                or "-",
+                or "not recorded",
                 "train s": "{} -> {}".format(*r["training_wall_s"]),
             }
         )
