@@ -227,7 +227,9 @@ def compare(old: Path, new: Path) -> dict[str, Any]:
     identical = a["metrics"] == b["metrics"] and a["predictions"] == b["predictions"]
     return {
         "record": str(old.relative_to(REPO) if old.is_relative_to(REPO) else old),
-        "what": "{task} {lang} {method} {setting} {selection} seed {seed}".format(**a["config"]),
+        "what": "{task} {lang} {backbone} {method} {setting} {selection} seed {seed}".format(
+            **labelled(a["config"])
+        ),
         "cell": {
             "backbone": labelled(a["config"])["backbone"],
             **{k: a["config"][k] for k in ("task", "method", "setting", "selection", "lang")},
