@@ -26,8 +26,10 @@ OFFLINE = [b.name for b in backbones() if b.build]  # pre-trained by the suite
 def committed_key(name: str) -> str:
     """The key of the build of `name` committed in results/backbones/ (a weights folder
     NAME-KEY/ or a build record NAME-KEY.json)."""
-    (path,) = (REPO / "results" / "backbones").glob(f"{name}-*")
-    return path.name.removesuffix(".json").rsplit("-", 1)[1]
+    paths = (REPO / "results" / "backbones").glob(f"{name}-*")
+    # one key: a build record alone, or beside the weights a build here publishes next to it
+    (key,) = {path.name.removesuffix(".json").rsplit("-", 1)[1] for path in paths}
+    return key
 
 
 KINYARWANDA_TEXT = KINYARWANDA + '\n[monolingual]\nlacuna = "kin"\n'
