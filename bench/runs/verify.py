@@ -215,6 +215,11 @@ def same_backbone(a: dict[str, Any], b: dict[str, Any]) -> bool | None:
     return None if old is None else old == b.get("backbone", {}).get("weights_sha256")
 
 
+def shown(path: Path) -> str:
+    """`path` relative to the repository when it lies in it (as the README quotes records)."""
+    return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+
+
 def compare(old: Path, new: Path) -> dict[str, Any]:
     """One committed record against its rerun."""
     a, b = json.loads(old.read_text()), json.loads(new.read_text())
@@ -226,7 +231,7 @@ def compare(old: Path, new: Path) -> dict[str, Any]:
     }
     identical = a["metrics"] == b["metrics"] and a["predictions"] == b["predictions"]
     return {
-        "record": str(old.relative_to(REPO) if old.is_relative_to(REPO) else old),
+        "record": shown(old),
         "what": "{task} {lang} {backbone} {method} {setting} {selection} seed {seed}".format(
             **labelled(a["config"])
         ),
@@ -293,7 +298,9 @@ def verify(
                 if old.name not in by_name:
                     raise BenchError(f"the rerun wrote no record named {old.name}")
                 results.append(compare(old, by_name[old.name]))
-            reruns.append({"records": [str(p) for p in training.records], "wall_s": round(wall, 1)})
+            reruns.append(
+                {"records": [shown(p) for p in training.records], "wall_s": round(wall, 1)}
+            )
             echo(f"[{n}/{len(plans)}] rerun in {wall:.0f} s")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
