@@ -92,7 +92,8 @@ def _plan(
     items: list[str],
     langs: list[str],
     selections: list[str],
-) -> tuple[Request, Group, dict[str, Any]]:
+) -> tuple[Request, Group, dict[str, Any], dict[str, Any]]:
+    """(request, training, the record's config planned today, the training's config)."""
     c = rec["config"]
     name = backbone or (f"{c['backbone']}:{c['profile']}" if c.get("profile") else c["backbone"])
     scored = list((rec["metrics"].get("comet") or {}).values())  # direction -> score, model
@@ -110,9 +111,9 @@ def _plan(
         force=True,
     )
     for group in groups_for(request, root)[0]:
-        found = pending(group, request, root, Path(tempfile.gettempdir()))[0]
+        found, base = pending(group, request, root, Path(tempfile.gettempdir()))[:2]
         if (c["lang"], c["selection"]) in found:
-            return request, group, found[(c["lang"], c["selection"])][0]
+            return request, group, found[(c["lang"], c["selection"])][0], base
     raise BenchError(f"no training of today's plan writes a record for {c['lang']} {c['setting']}")
 
 
@@ -122,15 +123,16 @@ def plan(
     root: Path | None,
     langs: list[str] | None = None,
     selections: list[str] | None = None,
-) -> tuple[Request, Group]:
-    """The request and training that remake the record at `path` with its run id (planned
-    with the records' `langs` and `selections` that share its training, when given)."""
+) -> tuple[Request, Group, dict[str, Any]]:
+    """The request, training and training config that remake the record at `path` with its
+    run id (planned with the records' `langs` and `selections` that share its training, when
+    given)."""
     rec = read_record(path)
     where = (langs or [rec["config"]["lang"]], selections or [rec["config"]["selection"]])
-    request, group, config = _plan(rec, backbone, root, [], *where)
+    request, group, config, base = _plan(rec, backbone, root, [], *where)
     items = set_items(config, rec["config"])
     if items:
-        request, group, config = _plan(rec, backbone, root, items, *where)
+        request, group, config, base = _plan(rec, backbone, root, items, *where)
     if run_id(config) != rec["run_id"]:
         now, then = flat(config), flat(rec["config"])
         keys = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
@@ -146,7 +148,7 @@ def plan(
             f"{path}: this code plans another config for it (differs in {', '.join(keys)})",
             hint=hint,
         )
-    return request, group
+    return request, group, base
 
 
 def trainings(paths: list[Path], backbone: str | None, root: Path | None) -> list[Training]:
@@ -166,8 +168,7 @@ def trainings(paths: list[Path], backbone: str | None, root: Path | None) -> lis
     out: dict[str, Training] = {}
     for path in paths:
         langs, sels = shared[keys[path]]
-        request, group = plan(path, backbone, root, sorted(langs), sorted(sels))
-        base = pending(group, request, root, Path(tempfile.gettempdir()))[1]
+        request, group, base = plan(path, backbone, root, sorted(langs), sorted(sels))
         out.setdefault(run_id(base), Training(request, group, [])).records.append(path)
     return list(out.values())
 
