@@ -93,6 +93,29 @@ def test_comparisons_are_stored_and_reused_only_for_the_same_inputs(
     assert rebuild() == first and len(calls) == 2
 
 
+def test_comparisons_in_worker_processes_equal_one_by_one(tmp_path, gold, data_root, monkeypatch):
+    """`build` computes a table's comparisons in forked workers (one group per baseline
+    cell); the seeded bootstraps give the rows they give one by one, with nothing stored."""
+    compare = importlib.import_module("bench.report.leaderboard.compare")
+    results = tmp_path / "results"
+    draw = iter(range(100))
+    for selection in ("source-dev", "target-dev"):
+        for seed in (1, 2):
+            for method, right in (("baseline", 0.3), ("mlm", 0.4), ("adversarial", 0.32)):
+                preds = noisy(gold, right, next(draw))
+                write(results, method, seed, preds, gold, selection=selection)
+    runs = lb.load_runs(results)
+
+    def rows(workers: int, store: str) -> list:
+        monkeypatch.setattr(compare, "_COMPARISONS", {})  # as a new process
+        monkeypatch.setattr(compare, "_store_dir", lambda: tmp_path / store)
+        return lb.build(runs, data_root, samples=200, workers=workers)
+
+    alone, forked = rows(1, "alone"), rows(2, "forked")
+    assert alone == forked and len([r for r in forked if "p" in r]) == 4
+    assert len(list((tmp_path / "forked").iterdir())) == 4  # each stored once, by a worker
+
+
 def test_collapsed_runs_follow_the_mlperf_rule(tmp_path, gold, data_root):
     write(tmp_path, "baseline", 1, noisy(gold, 0.5, 1), gold)
     write(tmp_path, "baseline", 2, noisy(gold, 0.5, 2), gold)

@@ -26,6 +26,13 @@ def leaderboard(
         ),
     ] = None,
     samples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes for the significance tests (default: the CPU cores this process may use).",
+        ),
+    ] = None,
     data_root: DataRoot = None,
 ) -> None:
     """Ablation leaderboard of the run records: methods vs baseline, mean ± std over seeds,
@@ -48,7 +55,7 @@ def leaderboard(
     runs = lb.load_runs(results_dir(), **filters)
     if not runs:
         raise BenchError("no run records match", hint="check the filters, or run `bench run` first")
-    rows = lb.build(runs, resolve_root(data_root), samples)
+    rows = lb.build(runs, resolve_root(data_root), samples, workers=workers)
     footer = lb.references_markdown(lb.references(split(tasks), codes))
     footer += lb.provenance(runs, "bench " + " ".join(sys.argv[1:]))
     text = lb.markdown(rows) + footer
@@ -76,13 +83,21 @@ def paper(
         list[Path] | None,
         typer.Option(help="Only this spec (repeatable; default: every leaderboards/*.toml)."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes for the significance tests (default: the CPU cores this process may use).",
+        ),
+    ] = None,
 ) -> None:
     """Regenerate every table specified in leaderboards/*.toml (a new table is a new spec)."""
     from bench.core.paths import results_dir
     from bench.data.source import data_root as resolve_root
     from bench.report import leaderboard as lb
 
-    for path in lb.paper(results_dir(), resolve_root(data_root), out, spec or None):
+    tables = lb.paper(results_dir(), resolve_root(data_root), out, spec or None, workers)
+    for path in tables:
         typer.echo(f"written: {path}")
 
 

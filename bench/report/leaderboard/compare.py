@@ -41,12 +41,14 @@ def _common_seeds(runs_a: list[Run], runs_b: list[Run]) -> list[int]:
     return sorted({r.config["seed"] for r in runs_a} & {r.config["seed"] for r in runs_b})
 
 
-_COUNTS: dict[tuple, Any] = {}  # per build: entity counts, sacreBLEU statistics, gold entities
+_COUNTS: dict[
+    tuple, Any
+] = {}  # per `inputs_memo`: entity counts, sacreBLEU statistics, gold entities
 
 
 def _entity_counts(path: Path, gold: list) -> np.ndarray:
-    """A record's per-sentence entity counts against its gold tags, once per build (the
-    baseline's are compared with every method's); `build` empties the memo."""
+    """A record's per-sentence entity counts against its gold tags, once per `inputs_memo`
+    (the baseline's are compared with every method's, in every table)."""
     from bench.report.significance import entity_counts, entity_sets
 
     key, gold_key = (path, id(gold)), ("gold entities", id(gold))
@@ -58,7 +60,7 @@ def _entity_counts(path: Path, gold: list) -> np.ndarray:
 
 
 def _translation_stats(path: Path, gold: dict, direction: str, name: str) -> np.ndarray:
-    """A record's per-sentence sacreBLEU statistics in one direction, once per build."""
+    """A record's per-sentence sacreBLEU statistics in one direction, once per `inputs_memo`."""
     from bench.report.significance import translation_stats
 
     key = (path, id(gold), direction, name)
@@ -81,11 +83,53 @@ def compare(method: Cell, baseline: Cell, metric: int, gold: Any, n: int) -> Com
     Memoised by the records (path and predictions checksum), so the headline table reuses
     the ablation table's comparisons in `bench paper`, and kept on disk (`_stored`), so a
     rerun after new records computes only the comparisons they enter."""
-    key = tuple((r.path, r.predictions_sha) for r in method.runs + baseline.runs)
-    key += (len(method.runs), metric, n)
+    key = _key(method, baseline, metric, n)
     if key not in _COMPARISONS:
         _COMPARISONS[key] = _stored(method, baseline, metric, gold, n)
     return _COMPARISONS[key]
+
+
+def _key(method: Cell, baseline: Cell, metric: int, n: int) -> tuple:
+    key = tuple((r.path, r.predictions_sha) for r in method.runs + baseline.runs)
+    return (*key, len(method.runs), metric, n)
+
+
+_WORK: list[list[tuple]] = []  # compare_many's groups, read by its forked workers
+
+
+def compare_many(jobs: list[tuple[Cell, Cell, int, Any]], n: int, workers: int) -> None:
+    """Compute every comparison (method, baseline, metric, gold) not memoised yet, in
+    `workers` forked processes: the bootstraps are independent and seeded, so the results are
+    those of `compare` one by one. A job group is one baseline cell (its statistics are
+    counted once per group); the largest groups go first."""
+    todo: dict[tuple, tuple] = {}
+    for method, baseline, metric, gold in jobs:
+        key = _key(method, baseline, metric, n)
+        if key not in _COMPARISONS:
+            todo.setdefault(key, (method, baseline, metric, gold, n))
+    groups: dict[int, list[tuple]] = defaultdict(list)
+    for key, job in todo.items():
+        groups[id(job[1])].append((key, job))
+    global _WORK
+    _WORK = sorted(groups.values(), key=len, reverse=True)
+    try:
+        if workers < 2 or len(_WORK) < 2:
+            results = map(_compare_group, range(len(_WORK)))
+            for done in results:
+                _COMPARISONS.update(done)
+            return
+        import multiprocessing
+
+        # fork: the workers see the records, gold lists and memos without pickling them
+        with multiprocessing.get_context("fork").Pool(min(workers, len(_WORK))) as pool:
+            for done in pool.imap_unordered(_compare_group, range(len(_WORK))):
+                _COMPARISONS.update(done)
+    finally:
+        _WORK = []
+
+
+def _compare_group(index: int) -> dict[tuple, Comparison]:
+    return {key: _stored(*job) for key, job in _WORK[index]}
 
 
 @functools.cache
@@ -102,7 +146,7 @@ def _code_version() -> str:
     return h.hexdigest()
 
 
-_GOLD_SHA: dict[int, str] = {}  # per build, like _COUNTS
+_GOLD_SHA: dict[int, str] = {}  # per `inputs_memo`, like _COUNTS
 
 
 def _store_dir() -> Path:
@@ -203,19 +247,61 @@ def kept(task: str, scores: list[float], metric: int) -> list[float]:
     return [s for s in scores if not collapsed(task, s, metric)]
 
 
+def default_workers() -> int:
+    """The CPU cores this process may use (its affinity, not the machine's count)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def inputs_memo() -> dict[tuple, Any]:
+    """A memo of test splits for `build` calls over the same records (`bench paper`'s tables
+    share most of theirs): each split is read once and each record's statistics are counted
+    once. The per-record memos are emptied here: they are keyed by the identity of the gold
+    lists, which the returned dict keeps alive."""
+    _COUNTS.clear()
+    _GOLD_SHA.clear()
+    return {}
+
+
+def comparisons(
+    cells: dict[tuple, Cell], root: Path | None, metrics: list[str] | None, golds: dict
+) -> list[tuple[Cell, Cell, int, Any]]:
+    """(method cell, its baseline cell, metric, gold) of every comparison a table shows; the
+    test splits they are scored on are read into `golds` once."""
+    jobs = []
+    for (backbone, setting, selection, method, task, lang), cell in sorted(cells.items()):
+        base = cells.get((backbone, setting, selection, "baseline", task, lang))
+        if method == "baseline" or base is None:
+            continue
+        if (task, lang, setting) not in golds:
+            golds[(task, lang, setting)] = gold_of(task, lang, setting, root)
+        for metric, (label, _) in enumerate(METRICS[task]):
+            if metrics is None or label in metrics:
+                jobs.append((cell, base, metric, golds[(task, lang, setting)]))
+    return jobs
+
+
 def build(
-    runs: list[Run], root: Path | None, samples: int = 1000, metrics: list[str] | None = None
+    runs: list[Run],
+    root: Path | None,
+    samples: int = 1000,
+    metrics: list[str] | None = None,
+    golds: dict[tuple, Any] | None = None,
+    workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (backbone, setting, selection, method, column) with its statistics and,
-    for methods, the comparison with the baseline (Holm-adjusted within each table)."""
+    for methods, the comparison with the baseline (Holm-adjusted within each table).
+    `golds`: an `inputs_memo` shared with other builds on the same data root; `workers`:
+    processes for the comparisons (default: the CPU cores this process may use)."""
     check_integrity(runs)
-    _COUNTS.clear()  # keyed by the gold lists of this build
-    _GOLD_SHA.clear()
+    golds = inputs_memo() if golds is None else golds
     cells: dict[tuple, Cell] = defaultdict(Cell)
     for run in runs:
         cells[run.cell].runs.append(run)
+    jobs = comparisons(cells, root, metrics, golds)  # computed at once, in parallel
+    compare_many(jobs, samples, default_workers() if workers is None else workers)
     rows: list[dict[str, Any]] = []
-    golds: dict[tuple, Any] = {}
     for (backbone, setting, selection, method, task, lang), cell in sorted(cells.items()):
         for metric, (label, _) in enumerate(METRICS[task]):
             if metrics is not None and label not in metrics:
@@ -240,10 +326,7 @@ def build(
             }
             base = cells.get((backbone, setting, selection, "baseline", task, lang))
             if method != "baseline" and base is not None:
-                key = (task, lang, setting)
-                if key not in golds:
-                    golds[key] = gold_of(task, lang, setting, root)
-                cmp = compare(cell, base, metric, golds[key], samples)
+                cmp = compare(cell, base, metric, golds[(task, lang, setting)], samples)
                 base_mean = float(np.mean(kept(task, base.scores(metric), metric)))
                 delta = row["mean"] - base_mean  # between the means the table shows
                 row.update(

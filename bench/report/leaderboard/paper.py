@@ -23,7 +23,7 @@ from bench.report.leaderboard.claims import (
     claims_markdown,
 )
 from bench.report.leaderboard.collect import load_runs, provenance
-from bench.report.leaderboard.compare import ALPHA, build, delta_variance
+from bench.report.leaderboard.compare import ALPHA, build, delta_variance, inputs_memo
 from bench.report.leaderboard.diagnostics import (
     diagnostic_rows,
     diagnostics_csv,
@@ -118,17 +118,24 @@ HEADLINE_LEGEND = (
 
 
 def paper(
-    results: Path, root: Path | None, out_dir: Path, specs: list[Path] | None = None
+    results: Path,
+    root: Path | None,
+    out_dir: Path,
+    specs: list[Path] | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
-    """Regenerate every table of the specs (default: leaderboards/*.toml) into out_dir."""
+    """Regenerate every table of the specs (default: leaderboards/*.toml) into out_dir;
+    `workers`: processes for the comparisons (`build`)."""
     from bench.runs.records import write_atomic
 
     written, pages = [], []
+    golds = inputs_memo()  # the tables share test splits and records: each is read once
     for path in specs or sorted(SPEC_DIR.glob("*.toml")):
         spec = load_spec(path)
         runs = spec_runs(spec, results)
         compared = runs and spec.get("kind") != "diagnostics"  # no scores, no bootstrap
-        rows = build(runs, root, spec.get("samples", 1000), spec.get("metrics")) if compared else []
+        samples, metrics = spec.get("samples", 1000), spec.get("metrics")
+        rows = build(runs, root, samples, metrics, golds, workers) if compared else []
         for fmt, text in outputs(spec, path, runs, rows).items():
             if fmt in spec.get("formats", ["md", "csv", "tex", "html"]):
                 target = out_dir / f"{path.stem}.{fmt}"
