@@ -41,9 +41,8 @@ def _common_seeds(runs_a: list[Run], runs_b: list[Run]) -> list[int]:
     return sorted({r.config["seed"] for r in runs_a} & {r.config["seed"] for r in runs_b})
 
 
-_COUNTS: dict[
-    tuple, Any
-] = {}  # per `inputs_memo`: entity counts, sacreBLEU statistics, gold entities
+# per `inputs_memo`: entity counts, sacreBLEU statistics, gold entities
+_COUNTS: dict[tuple, Any] = {}
 
 
 def _entity_counts(path: Path, gold: list) -> np.ndarray:
@@ -114,8 +113,7 @@ def compare_many(jobs: list[tuple[Cell, Cell, int, Any]], n: int, workers: int) 
     _WORK = sorted(groups.values(), key=len, reverse=True)
     try:
         if workers < 2 or len(_WORK) < 2:
-            results = map(_compare_group, range(len(_WORK)))
-            for done in results:
+            for done in map(_compare_group, range(len(_WORK))):
                 _COMPARISONS.update(done)
             return
         import multiprocessing
