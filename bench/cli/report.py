@@ -11,6 +11,15 @@ import typer
 from bench.cli.app import DataRoot, app
 from bench.core.errors import BenchError
 
+# the significance tests' worker processes (`bench leaderboard`, `bench paper`)
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Processes for the significance tests (default: the CPU cores this process may use).",
+    ),
+]
+
 
 @app.command()
 def leaderboard(
@@ -26,13 +35,7 @@ def leaderboard(
         ),
     ] = None,
     samples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Processes for the significance tests (default: the CPU cores this process may use).",
-        ),
-    ] = None,
+    workers: Workers = None,
     data_root: DataRoot = None,
 ) -> None:
     """Ablation leaderboard of the run records: methods vs baseline, mean ± std over seeds,
@@ -83,13 +86,7 @@ def paper(
         list[Path] | None,
         typer.Option(help="Only this spec (repeatable; default: every leaderboards/*.toml)."),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Processes for the significance tests (default: the CPU cores this process may use).",
-        ),
-    ] = None,
+    workers: Workers = None,
 ) -> None:
     """Regenerate every table specified in leaderboards/*.toml (a new table is a new spec)."""
     from bench.core.paths import results_dir
