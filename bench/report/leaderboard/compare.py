@@ -111,13 +111,13 @@ def compare_many(jobs: list[tuple[Cell, Cell, int, Any]], n: int, workers: int) 
         groups[id(job[1])].append((key, job))
     global _WORK
     _WORK = sorted(groups.values(), key=len, reverse=True)
+    import multiprocessing
+
     try:
-        if workers < 2 or len(_WORK) < 2:
-            for done in map(_compare_group, range(len(_WORK))):
+        if workers < 2 or len(_WORK) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            for done in map(_compare_group, range(len(_WORK))):  # here, one by one
                 _COMPARISONS.update(done)
             return
-        import multiprocessing
-
         # fork: the workers see the records, gold lists and memos without pickling them
         with multiprocessing.get_context("fork").Pool(min(workers, len(_WORK))) as pool:
             for done in pool.imap_unordered(_compare_group, range(len(_WORK))):
