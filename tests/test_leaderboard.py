@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import random
 
 import pytest
@@ -95,7 +96,7 @@ def test_comparisons_are_stored_and_reused_only_for_the_same_inputs(
 
 def test_comparisons_in_worker_processes_equal_one_by_one(tmp_path, gold, data_root, monkeypatch):
     """`build` computes a table's comparisons in forked workers (one group per baseline
-    cell); the seeded bootstraps give the rows they give one by one, with nothing stored."""
+    cell); the seeded bootstraps give the rows they give one by one in this process."""
     compare = importlib.import_module("bench.report.leaderboard.compare")
     results = tmp_path / "results"
     draw = iter(range(100))
@@ -105,15 +106,29 @@ def test_comparisons_in_worker_processes_equal_one_by_one(tmp_path, gold, data_r
                 preds = noisy(gold, right, next(draw))
                 write(results, method, seed, preds, gold, selection=selection)
     runs = lb.load_runs(results)
+    real = compare._compare
 
-    def rows(workers: int, store: str) -> list:
+    def computed_where(*args):  # the process that computed a comparison leaves its pid
+        (tmp_path / "pids" / f"{store}-{os.getpid()}").touch()
+        return real(*args)
+
+    monkeypatch.setattr(compare, "_compare", computed_where)
+    (tmp_path / "pids").mkdir()
+
+    def rows(workers: int) -> list:
         monkeypatch.setattr(compare, "_COMPARISONS", {})  # as a new process
         monkeypatch.setattr(compare, "_store_dir", lambda: tmp_path / store)
         return lb.build(runs, data_root, samples=200, workers=workers)
 
-    alone, forked = rows(1, "alone"), rows(2, "forked")
+    store = "alone"
+    alone = rows(1)
+    store = "forked"
+    forked = rows(2)
     assert alone == forked and len([r for r in forked if "p" in r]) == 4
-    assert len(list((tmp_path / "forked").iterdir())) == 4  # each stored once, by a worker
+    assert len(list((tmp_path / "forked").iterdir())) == 4  # each stored once
+    pids = {p.name for p in (tmp_path / "pids").iterdir()}
+    assert f"alone-{os.getpid()}" in pids and f"forked-{os.getpid()}" not in pids
+    assert any(p.startswith("forked-") for p in pids)  # computed in the workers, not here
 
 
 def test_collapsed_runs_follow_the_mlperf_rule(tmp_path, gold, data_root):
