@@ -313,7 +313,8 @@ def test_kept_weights_reproduce_the_records_predictions(
 
 def test_a_stage_rebuilt_with_other_weights_is_refused_before_training(tmp_path):
     """The same stage key built into other weights (another machine) cannot train runs that
-    would join records of the first build: the error names the record and both builds."""
+    would join records of the first build in their cells (the method on the task and setting):
+    the error names the record and both builds. Another task may use another build."""
     from bench.core.errors import BenchError
     from bench.runs.stagecheck import check_stage_builds
     from tests.records import fake_record
@@ -325,12 +326,17 @@ def test_a_stage_rebuilt_with_other_weights_is_refused_before_training(tmp_path)
         "environment": {"hardware": {"cpu": "Xeon", "isa": isa}},
     }
     path = fake_record(tmp_path, method="mlm", metrics={"accuracy": 0.5}, record=record)
-    check_stage_builds({"mlm": report}, tmp_path)  # the same build: fine
-    check_stage_builds({"mlm": {**report, "key": "k2", "weights_sha256": "b" * 64}}, tmp_path)
+    cell = {"backbone": "tiny", "method": "mlm", "task": "xnli", "setting": "zero-shot"}
+    other = {**report, "weights_sha256": "b" * 64}
+    check_stage_builds({"mlm": report}, tmp_path, cell)  # the same build: fine
+    check_stage_builds({"mlm": {**other, "key": "k2"}}, tmp_path, cell)  # another key
+    check_stage_builds({"mlm": other}, tmp_path, {**cell, "task": "flores"})  # another task
+    check_stage_builds({"mlm": other}, tmp_path, {**cell, "method": "full"})  # another method
     with pytest.raises(BenchError) as err:
-        check_stage_builds({"mlm": {**report, "weights_sha256": "b" * 64}}, tmp_path)
+        check_stage_builds({"mlm": other}, tmp_path, cell)
     assert str(path) in str(err.value) and "bbbbbbbbbbbb" in str(err.value)
     assert "aaaaaaaaaaaa" in str(err.value) and "Xeon (GenuineIntel; amx_bf16)" in str(err.value)
+    assert "mlm on xnli (zero-shot)" in str(err.value)
     here = environment()["hardware"]  # what this machine's records will say
     assert here["cpu"] in str(err.value) and set(here["isa"]) == {
         "vendor",

@@ -172,7 +172,7 @@ def execute(
     adapt(work)  # continued MLM, alignment: cached stages shared by every task and seed
     tokenize(work)  # the (adapted) tokenizer, labels or translation tags
     augment(work)  # synthetic training rows: back-translation
-    check_stage_builds(work.ctx.reports, results)  # the build the committed records used
+    check_stage_builds(work.ctx.reports, results, work.base)  # the build its cells' records used
     if stages_only:
         return []
     encode(work)

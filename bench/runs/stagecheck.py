@@ -1,4 +1,4 @@
-"""Refuse to train from a stage build that the committed records did not use.
+"""Refuse to train from a stage build that the committed records of the same cells did not use.
 
 An adaptation stage (continued MLM, alignment, a translator) is cached under a key of all its
 inputs, but its weights depend on the machine too: the same key rebuilt on another CPU model
@@ -8,10 +8,11 @@ agrees bit for bit once MKL takes its Intel code path on the AMD CPU
 (`scripts/cpu_numerics.py`), but the bf16 autocast training does not, and its losses move
 with oneDNN's instruction-set cap (oneDNN picks bf16 kernels by instruction set: AMX,
 AVX512-BF16 or an emulation), so the records name the CPU's instruction sets
-(`environment.hardware.isa`) and this check quotes them. A method's runs must share one
-build (the leaderboard refuses a table that mixes them), so a training from a different
-build would be wasted; this check stops it before the training, naming the records and the
-build they used.
+(`environment.hardware.isa`) and this check quotes them. The seeds of one method on one task
+and setting must share one build (a mean over seeds is over fine-tuning seeds from one
+adapted model; the leaderboard refuses a mix), so a training from a different build would be
+wasted; this check stops it before the training, naming the records and the build they used.
+Another task or setting of the method may use another build (the leaderboard marks it).
 Exercise: ``bench run --method mlm --tasks xnli --langs sw --seeds 1`` after another machine's.
 """
 
@@ -33,12 +34,18 @@ def _machine(hardware: dict[str, Any]) -> str:
     return f"{hardware.get('cpu', '?')} ({isa.get('vendor')}; {' '.join(isa.get('flags', []))})"
 
 
-def _builds(runs: Path) -> dict[str, tuple[str, Path, str]]:
+SCOPE = ("backbone", "method", "task", "setting")  # the runs that must share a stage build
+
+
+def _builds(runs: Path, cell: dict[str, Any]) -> dict[str, tuple[str, Path, str]]:
     """Stage key -> (weights sha256, one record that used it, that record's CPU), over the
-    records under `runs` (read once per training: well under a second for this repository)."""
+    records under `runs` of `cell`'s method, task and setting (read once per training: well
+    under a second for this repository)."""
     builds: dict[str, tuple[str, Path, str]] = {}
     for path in sorted(runs.rglob("*.json")):
         rec = json.loads(path.read_text())
+        if any(rec.get("config", {}).get(k) != cell.get(k) for k in SCOPE):
+            continue
         cpu = _machine(rec.get("environment", {}).get("hardware", {}))
         for report in rec.get("method_reports", {}).values():
             if isinstance(report, dict) and report.get("key") and report.get("weights_sha256"):
@@ -46,13 +53,14 @@ def _builds(runs: Path) -> dict[str, tuple[str, Path, str]]:
     return builds
 
 
-def check_stage_builds(reports: dict[str, Any], results: Path) -> None:
+def check_stage_builds(reports: dict[str, Any], results: Path, cell: dict[str, Any]) -> None:
     """Every stage in `reports` (a run's method reports) has the weights that the records in
-    `results` built from the same key used, or no record used that key yet."""
+    `results` of the same cells (`cell`: a run's config; its backbone, method, task, setting)
+    built from the same key used, or none of them used that key yet."""
     runs = results / "runs"
     if not runs.is_dir():
         return
-    builds = _builds(runs)
+    builds = _builds(runs, cell)
     for name, report in reports.items():
         if not isinstance(report, dict) or report.get("key") not in builds:
             continue
@@ -63,8 +71,8 @@ def check_stage_builds(reports: dict[str, Any], results: Path) -> None:
                 f"the {name} stage built here (key {report['key']}, weights "
                 f"{report['weights_sha256'][:12]}) is not the build the records in {results} "
                 f"used (weights {sha[:12]}, e.g. {path}, trained on {cpu}; this machine: {here}): "
-                "a stage rebuilt on another kind of CPU has other weights, and a method's "
-                "runs must share one",
+                "a stage rebuilt on another kind of CPU has other weights, and the seeds of "
+                f"{cell.get('method')} on {cell.get('task')} ({cell.get('setting')}) must share one",
                 hint="run these cells where that build is cached or reproduced (the same CPU "
                 "vendor and instruction sets), or move the records of the other build out of "
                 "results/ and rerun them from this one",
