@@ -21,6 +21,7 @@ def gold(data_root):
 
 def write(results, method, seed, preds, gold, **extra):
     config = {"profile": extra.pop("profile")} if "profile" in extra else {}
+    config |= {"setting": extra.pop("setting")} if "setting" in extra else {}
     record = {"backbone": {"weights_sha256": extra.pop("weights", "w1")}}
     if "caveat" in extra:
         record["backbone"]["caveat"] = extra.pop("caveat")
@@ -245,6 +246,28 @@ def test_one_method_adapted_from_two_stage_builds_is_refused(tmp_path, gold, dat
     write(tmp_path, "mlm", 2, noisy(gold, 0.5, 2), gold, stage="s2")  # rebuilt elsewhere
     with pytest.raises(BenchError, match="different weights of the adaptation stages of mlm"):
         lb.build(lb.load_runs(tmp_path), data_root)
+
+
+def test_a_setting_adapted_from_another_stage_build_is_marked(tmp_path, gold, data_root):
+    """The seeds of a cell share one build; another setting (or task) of the method may use
+    another (its stages rebuilt on another CPU): its cells are marked § in every format."""
+    for seed in (1, 2, 3):
+        write(tmp_path, "mlm", seed, noisy(gold, 0.5, seed), gold, stage="s1")
+    for seed in (1, 2):
+        preds = noisy(gold, 0.6, 10 + seed)
+        write(tmp_path, "mlm", seed, preds, gold, stage="s2", setting="in-language")
+    rows = lb.build(lb.load_runs(tmp_path), data_root, samples=50)
+    marked = {r["setting"]: r["other_build"] for r in rows}
+    assert marked == {"zero-shot": False, "in-language": True}  # most runs used s1
+    builds = {r["setting"]: r["stage_build"] for r in rows}
+    assert builds["zero-shot"] != builds["in-language"] and all(builds.values())
+    text = lb.markdown(rows)
+    assert text.count("§") == 2  # the in-language cell, and the legend saying what it means
+    assert "(n=2)†§" in text and "another build of its key" in text
+    assert r"\S{}" in lb.latex(rows) and "another build" in lb.html(rows)
+    assert "other_build" in lb.csv(rows).splitlines()[0]
+    same = [r for r in rows if r["setting"] == "zero-shot"]  # one build: no mark, no legend
+    assert "§" not in lb.markdown(same) + lb.html(same)
 
 
 def test_latex_and_html_outputs_are_deterministic(tmp_path, gold, data_root):

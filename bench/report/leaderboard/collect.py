@@ -43,6 +43,7 @@ class Run:
     cost: dict[str, Any] = field(default_factory=dict)  # wall times, tokens, device, commit
     stages: tuple = ()  # (method, weights sha256) of the adaptation stages it used
     caveat: str | None = None  # what a reader of the backbone's numbers must know (me5_small)
+    stage_keys: tuple = ()  # (stage key, weights sha256): which build of each key it used
 
     @property
     def cell(self) -> tuple[str, ...]:
@@ -119,6 +120,13 @@ def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:
                     )
                 ),
                 rec.get("backbone", {}).get("caveat"),
+                tuple(
+                    sorted(
+                        (r["key"], r["weights_sha256"])
+                        for r in rec.get("method_reports", {}).values()
+                        if isinstance(r, dict) and r.get("key") and r.get("weights_sha256")
+                    )
+                ),
             )
         )
     return runs

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from bench.report.leaderboard.collect import METRICS, Cell, Run, predictions
-from bench.report.leaderboard.integrity import check_integrity, collapsed
+from bench.report.leaderboard.integrity import build_id, check_integrity, collapsed, stage_builds
 
 ALPHA = 0.05
 
@@ -280,6 +280,53 @@ def comparisons(
     return jobs
 
 
+def _row(key: tuple, cell: Cell, metric: int, label: str, refs: dict) -> dict[str, Any]:
+    """A cell's statistics for one metric; `refs`: the usual build of each stage key."""
+    backbone, setting, selection, method, task, lang = key
+    scores = cell.scores(metric)
+    kept_scores = kept(task, scores, metric)
+    build = build_id(cell.runs[0])  # one per cell (check_same_stages)
+    return {
+        "backbone": backbone,
+        "setting": setting,
+        "selection": selection,
+        "method": method,
+        "task": task,
+        "lang": lang,
+        "metric": label,
+        "mean": float(np.mean(kept_scores)),
+        "std": float(np.std(kept_scores, ddof=1)) if len(kept_scores) > 1 else 0.0,
+        "seeds": len(scores),
+        "scores": scores,
+        "status": status(task, scores, metric),
+        "mt": cell.runs[0].mt,
+        "stage_build": build,
+        "other_build": any(sha != refs[key] for key, sha in cell.runs[0].stage_keys),
+    }
+
+
+def _compare_row(
+    row: dict[str, Any], cell: Cell, cells: dict, metric: int, golds: dict, samples: int
+) -> None:
+    """Add the comparison with the baseline cell of the same column, where there is one."""
+    backbone, setting, selection, task, lang = (
+        row[k] for k in ("backbone", "setting", "selection", "task", "lang")
+    )
+    base = cells.get((backbone, setting, selection, "baseline", task, lang))
+    if row["method"] == "baseline" or base is None:
+        return
+    cmp = compare(cell, base, metric, golds[(task, lang, setting)], samples)
+    base_mean = float(np.mean(kept(task, base.scores(metric), metric)))
+    delta = row["mean"] - base_mean  # between the means the table shows
+    row.update(
+        delta=delta,
+        relative=100 * delta / base_mean if base_mean else float("nan"),
+        p=cmp.p_bootstrap,
+        aso=cmp.aso_eps,
+        resamples=samples,
+    )
+
+
 def build(
     runs: list[Run],
     root: Path | None,
@@ -299,42 +346,13 @@ def build(
         cells[run.cell].runs.append(run)
     jobs = comparisons(cells, root, metrics, golds)  # computed at once, in parallel
     compare_many(jobs, samples, default_workers() if workers is None else workers)
+    refs = stage_builds(runs)
     rows: list[dict[str, Any]] = []
-    for (backbone, setting, selection, method, task, lang), cell in sorted(cells.items()):
-        for metric, (label, _) in enumerate(METRICS[task]):
-            if metrics is not None and label not in metrics:
-                continue
-            scores = cell.scores(metric)
-            state = status(task, scores, metric)
-            kept_scores = kept(task, scores, metric)
-            row: dict[str, Any] = {
-                "backbone": backbone,
-                "setting": setting,
-                "selection": selection,
-                "method": method,
-                "task": task,
-                "lang": lang,
-                "metric": label,
-                "mean": float(np.mean(kept_scores)),
-                "std": float(np.std(kept_scores, ddof=1)) if len(kept_scores) > 1 else 0.0,
-                "seeds": len(scores),
-                "scores": scores,
-                "status": state,
-                "mt": cell.runs[0].mt,
-            }
-            base = cells.get((backbone, setting, selection, "baseline", task, lang))
-            if method != "baseline" and base is not None:
-                cmp = compare(cell, base, metric, golds[(task, lang, setting)], samples)
-                base_mean = float(np.mean(kept(task, base.scores(metric), metric)))
-                delta = row["mean"] - base_mean  # between the means the table shows
-                row.update(
-                    delta=delta,
-                    relative=100 * delta / base_mean if base_mean else float("nan"),
-                    p=cmp.p_bootstrap,
-                    aso=cmp.aso_eps,
-                    resamples=samples,
-                )
-            rows.append(row)
+    for key, cell in sorted(cells.items()):
+        for metric, (label, _) in enumerate(METRICS[key[4]]):
+            if metrics is None or label in metrics:
+                rows.append(_row(key, cell, metric, label, refs))
+                _compare_row(rows[-1], cell, cells, metric, golds, samples)
     from bench.report.significance import holm
 
     tables = defaultdict(dict)

@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.report.leaderboard.collect import METRICS, MIN_SEEDS
 from bench.report.leaderboard.compare import ALPHA
-from bench.report.leaderboard.render import SELECTION_TAG, _method_order
+from bench.report.leaderboard.render import BUILD_LEGEND, SELECTION_TAG, _method_order, build_mark
 
 PALETTE = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5")
 TASK_ORDER = {task: i for i, task in enumerate(METRICS)}
@@ -120,7 +120,7 @@ def _hover(row: dict[str, Any]) -> str:
 
 
 def _mark(row: dict[str, Any]) -> str:
-    return {"ok": "", "1 collapsed": "‡"}.get(row["status"], "✗")
+    return build_mark(row) + {"ok": "", "1 collapsed": "‡"}.get(row["status"], "✗")
 
 
 def _best(view: dict[str, Any], lang: str) -> float | None:
@@ -284,7 +284,8 @@ for(const th of document.querySelectorAll('.board thead th')){th.addEventListene
 
 
 def page_legend(rows: list[dict[str, Any]]) -> str:
-    return PAGE_LEGEND.format(resamples=max((r.get("resamples", 0) for r in rows), default=0))
+    text = PAGE_LEGEND.format(resamples=max((r.get("resamples", 0) for r in rows), default=0))
+    return text + (BUILD_LEGEND if any(r.get("other_build") for r in rows) else "")
 
 
 def html(rows: list[dict[str, Any]], title: str = "lowres-bench ablation", notes: str = "") -> str:

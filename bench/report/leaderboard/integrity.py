@@ -5,7 +5,8 @@ chance or a task's floor are collapsed. Exercise: ``bench leaderboard``.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import hashlib
+from collections import Counter, defaultdict
 from typing import Any
 
 from bench.core.errors import BenchError
@@ -72,21 +73,42 @@ def check_same_weights(runs: list[Run]) -> None:
 
 
 def check_same_stages(runs: list[Run]) -> None:
-    """Every seed of a method was adapted from the very same stage weights (records written
-    before stages were checksummed cannot be checked)."""
+    """Every seed of a method on a task and setting was adapted from the very same stage
+    weights (records written before stages were checksummed cannot be checked). Another task
+    or setting may use another build of the same stage (a rebuild on another CPU), which the
+    tables mark (`stage_builds`)."""
     stages: dict[tuple, Run] = {}
     for run in runs:
         c = run.config
         for stage, sha in run.stages:
-            key = (c["backbone"], c["method"], str(c.get("adapted_to")), stage)
+            key = (c["backbone"], c["method"], c["task"], c["setting"], str(c.get("adapted_to")))
+            key += (stage,)
             other = stages.setdefault(key, run)
             if dict(other.stages)[stage] == sha:
                 continue
             raise BenchError(
                 f"{run.path} and {other.path} used different weights of the adaptation stages "
-                f"of {c['method']} ({stage}; a stage rebuilt on another machine?)",
+                f"of {c['method']} on {c['task']} ({c['setting']}; {stage}: a stage rebuilt on "
+                "another machine?)",
                 hint="rerun the records of one of the builds so that a method's runs share them",
             )
+
+
+def build_id(run: Run) -> str:
+    """A short name of the stage weights a run was adapted from ('' without stages)."""
+    if not run.stages:
+        return ""
+    return hashlib.sha256(" ".join(f"{m}:{sha}" for m, sha in run.stages).encode()).hexdigest()[:12]
+
+
+def stage_builds(runs: list[Run]) -> dict[str, str]:
+    """Stage key -> the weights most runs adapted from that key used: the reference against
+    which a cell adapted from another build of the key (rebuilt on another CPU) is marked."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for run in runs:
+        for key, sha in run.stage_keys:
+            counts[key][sha] += 1
+    return {key: min(c, key=lambda sha: (-c[sha], sha)) for key, c in counts.items()}
 
 
 def check_cells(runs: list[Run]) -> None:

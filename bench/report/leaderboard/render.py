@@ -19,11 +19,16 @@ def _collapse_mark(row: dict[str, Any]) -> str:
     return "" if row["status"] == "ok" else (" ‡" if row["status"] == "1 collapsed" else " ✗")
 
 
+def build_mark(row: dict[str, Any]) -> str:
+    """§: a stage of the cell is another build of its key than most of the table's runs'."""
+    return "§" if row.get("other_build") else ""
+
+
 def cell_text(row: dict[str, Any]) -> str:
     text = f"{row['mean']:.2f} ± {row['std']:.2f} (n={row['seeds']})"
     if row["seeds"] < MIN_SEEDS:
         text += "†"
-    text += _collapse_mark(row)
+    text += build_mark(row) + _collapse_mark(row)
     if "delta" in row:
         mark = "*" if row.get("p_holm", 1.0) < ALPHA else ""
         text += f" [{row['delta']:+.2f}, {row['relative']:+.1f}%{mark}]"
@@ -84,9 +89,18 @@ LEGEND = (
 )
 
 
+BUILD_LEGEND = (
+    " § an adaptation stage of the cell is another build of its key (the same inputs) than the "
+    "one most of the table's runs from that key used: rebuilt on another CPU, other weights "
+    "(each cell's seeds share one build; `stage_build` in the CSV names it)."
+)
+
+
 def legend(rows: list[dict[str, Any]]) -> str:
-    """The ablation legend, with the number of bootstrap resamples the rows were tested with."""
-    return LEGEND.format(resamples=max((r.get("resamples", 0) for r in rows), default=0))
+    """The ablation legend, with the number of bootstrap resamples the rows were tested with
+    (and the § mark's meaning where a cell has it)."""
+    text = LEGEND.format(resamples=max((r.get("resamples", 0) for r in rows), default=0))
+    return text + (BUILD_LEGEND if any(r.get("other_build") for r in rows) else "")
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -116,6 +130,7 @@ def _numeric(rows: list[dict[str, Any]]):
     df["text"] = [
         f"{r['mean']:.1f} ± {r['std']:.1f}"
         + ("*" if r.get("p_holm", 1.0) < ALPHA else "")
+        + build_mark(r)
         + _collapse_mark(r)
         for r in rows
     ]
@@ -139,6 +154,7 @@ def latex(rows: list[dict[str, Any]]) -> str:
             .replace("→", r"$\to$")
             .replace("‡", r"$^\ddagger$")
             .replace("✗", r"$^\times$")
+            .replace("§", r"\S{}")
         )
 
     parts = []
