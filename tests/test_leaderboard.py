@@ -11,6 +11,7 @@ import pytest
 from bench.core.errors import BenchError
 from bench.data.task import get_task
 from bench.report import leaderboard as lb
+from bench.report.leaderboard.claims import claim_rows, claims_markdown
 from tests.records import fake_record
 
 
@@ -251,23 +252,30 @@ def test_one_method_adapted_from_two_stage_builds_is_refused(tmp_path, gold, dat
 def test_a_setting_adapted_from_another_stage_build_is_marked(tmp_path, gold, data_root):
     """The seeds of a cell share one build; another setting (or task) of the method may use
     another (its stages rebuilt on another CPU): its cells are marked § in every format."""
-    for seed in (1, 2, 3):
-        write(tmp_path, "mlm", seed, noisy(gold, 0.5, seed), gold, stage="s1")
+    for seed in (1, 2, 3):  # xnli has no in-language test set of its own: records suffice here
+        write(
+            tmp_path, "mlm", seed, noisy(gold, 0.5, seed), gold, stage="s1", setting="in-language"
+        )
     for seed in (1, 2):
-        preds = noisy(gold, 0.6, 10 + seed)
-        write(tmp_path, "mlm", seed, preds, gold, stage="s2", setting="in-language")
+        write(tmp_path, "mlm", seed, noisy(gold, 0.6, 10 + seed), gold, stage="s2")
+        write(tmp_path, "baseline", seed, noisy(gold, 0.5, 20 + seed), gold)
     rows = lb.build(lb.load_runs(tmp_path), data_root, samples=50)
-    marked = {r["setting"]: r["other_build"] for r in rows}
-    assert marked == {"zero-shot": False, "in-language": True}  # most runs used s1
-    builds = {r["setting"]: r["stage_build"] for r in rows}
+    marked = {r["setting"]: r["other_build"] for r in rows if r["method"] == "mlm"}
+    assert marked == {"zero-shot": True, "in-language": False}  # most runs used s1
+    builds = {r["setting"]: r["stage_build"] for r in rows if r["method"] == "mlm"}
     assert builds["zero-shot"] != builds["in-language"] and all(builds.values())
     text = lb.markdown(rows)
-    assert text.count("§") == 2  # the in-language cell, and the legend saying what it means
+    assert text.count("§") == 2  # the zero-shot cell, and the legend saying what it means
     assert "(n=2)†§" in text and "another build of its key" in text
-    assert r"\S{}" in lb.latex(rows) and "another build" in lb.html(rows)
+    assert r"\S{}" in lb.latex(rows) and "another build of its key" in lb.html(rows)
     assert "other_build" in lb.csv(rows).splitlines()[0]
-    same = [r for r in rows if r["setting"] == "zero-shot"]  # one build: no mark, no legend
+    same = [r for r in rows if r["setting"] == "in-language"]  # one build: no mark, no legend
     assert "§" not in lb.markdown(same) + lb.html(same)
+    claim = dict(claim="+1%", task="xnli", setting="zero-shot", selection="source-dev",
+                 metrics=["acc"], relative=1)  # fmt: skip
+    (row,) = claim_rows(rows, [claim], ["swa"], ["baseline", "mlm"])  # marked there too
+    assert row["swa"].endswith("§")
+    assert "another build of its key" in claims_markdown([row], ["swa"], 50)
 
 
 def test_latex_and_html_outputs_are_deterministic(tmp_path, gold, data_root):

@@ -15,6 +15,7 @@ import numpy as np
 
 from bench.core.errors import BenchError
 from bench.report.leaderboard.compare import ALPHA, delta_variance
+from bench.report.leaderboard.render import BUILD_LEGEND, build_mark
 
 CLAIM_KEYS = {"claim", "task", "setting", "selection", "metrics", "relative"}
 
@@ -106,7 +107,7 @@ def _row(
         star = "*" if r.get("p_claims", 1.0) < ALPHA else ""
         cells[lang] = (
             f"{r['delta']:+.2f} ± {1.96 * np.sqrt(variances[lang]):.2f} "
-            f"({r['relative']:+.1f}%){star}"
+            f"({r['relative']:+.1f}%){star}{build_mark(r)}"
         )
     n = len(per_lang)
     delta = float(np.mean([r["delta"] for r in per_lang.values()]))
@@ -151,6 +152,7 @@ def _row(
         "half_width": half,
         "relative_pct": relative,
         "claimed_pct": claim["relative"],
+        "other_build": any(r.get("other_build") for r in per_lang.values()),
     }
 
 
@@ -181,7 +183,9 @@ def claims_markdown(rows: list[dict[str, Any]], langs: list[str], resamples: int
     columns = ["claim", "backbone", "method", "metric", "test sets", "seeds", "Δ (mean)"]
     columns += ["relative", *langs, "verdict"]
     df = pd.DataFrame(rows)[columns]
-    return df.to_markdown(index=False) + "\n\n" + LEGEND.format(resamples=resamples) + "\n"
+    text = LEGEND.format(resamples=resamples)
+    text += BUILD_LEGEND if any(r.get("other_build") for r in rows) else ""
+    return df.to_markdown(index=False) + "\n\n" + text + "\n"
 
 
 def claims_csv(rows: list[dict[str, Any]]) -> str:
