@@ -245,7 +245,9 @@ def test_methods_trained_from_other_weights_than_the_baseline_are_refused(
 def test_one_method_adapted_from_two_stage_builds_is_refused(tmp_path, gold, data_root):
     write(tmp_path, "mlm", 1, noisy(gold, 0.5, 1), gold, stage="s1")
     write(tmp_path, "mlm", 2, noisy(gold, 0.5, 2), gold, stage="s2")  # rebuilt elsewhere
-    with pytest.raises(BenchError, match="different weights of the adaptation stages of mlm"):
+    with pytest.raises(
+        BenchError, match="different builds of the adaptation stage k of mlm on xnli"
+    ):
         lb.build(lb.load_runs(tmp_path), data_root)
 
 
@@ -276,6 +278,20 @@ def test_a_setting_adapted_from_another_stage_build_is_marked(tmp_path, gold, da
     (row,) = claim_rows(rows, [claim], ["swa"], ["baseline", "mlm"])  # marked there too
     assert row["swa"].endswith("§")
     assert "another build of its key" in claims_markdown([row], ["swa"], 50)
+
+
+def test_translators_are_named_by_the_machine_that_built_them():
+    """Back-translation's reports name no translator checksum: their build is the CPU that ran
+    the record (where the translator was built), so a rebuild elsewhere counts as another."""
+    from bench.report.leaderboard.collect import stage_builds_of
+
+    def rec(cpu):
+        bt = {"languages": {"swa": {"key": "b1", "translator": "t1"}}}
+        reports = {"backtranslation": bt, "mlm": {"key": "k", "weights_sha256": "a"}}
+        return {"environment": {"hardware": {"cpu": cpu}}, "method_reports": reports}
+
+    assert stage_builds_of(rec("Xeon")) == (("k", "a"), ("t1", "built on Xeon"))
+    assert stage_builds_of(rec("EPYC")) != stage_builds_of(rec("Xeon"))
 
 
 def test_latex_and_html_outputs_are_deterministic(tmp_path, gold, data_root):

@@ -41,9 +41,8 @@ class Run:
     predictions_sha: str
     weights: str | None = None  # sha256 of the backbone weights it was fine-tuned from
     cost: dict[str, Any] = field(default_factory=dict)  # wall times, tokens, device, commit
-    stages: tuple = ()  # (method, weights sha256) of the adaptation stages it used
+    stage_keys: tuple = ()  # (stage key, build): which build of each adaptation stage it used
     caveat: str | None = None  # what a reader of the backbone's numbers must know (me5_small)
-    stage_keys: tuple = ()  # (stage key, weights sha256): which build of each key it used
 
     @property
     def cell(self) -> tuple[str, ...]:
@@ -112,24 +111,30 @@ def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:
                 rec["predictions"]["sha256"],
                 rec.get("backbone", {}).get("weights_sha256"),
                 _cost(rec),
-                tuple(
-                    sorted(
-                        (m, r.get("weights_sha256"))
-                        for m, r in rec.get("method_reports", {}).items()
-                        if isinstance(r, dict) and r.get("weights_sha256")
-                    )
-                ),
+                stage_builds_of(rec),
                 rec.get("backbone", {}).get("caveat"),
-                tuple(
-                    sorted(
-                        (r["key"], r["weights_sha256"])
-                        for r in rec.get("method_reports", {}).values()
-                        if isinstance(r, dict) and r.get("key") and r.get("weights_sha256")
-                    )
-                ),
             )
         )
     return runs
+
+
+def stage_builds_of(rec: dict[str, Any]) -> tuple:
+    """(stage key, build) of every stage a record used. The build is the stage's weights
+    checksum; back-translation's translators name none in the report, so theirs is the CPU of
+    the machine that ran the record, where they were built (the stage cache does not travel
+    between machines, and a rebuild on another kind of CPU has other weights)."""
+    cpu = rec.get("environment", {}).get("hardware", {}).get("cpu", "?")
+    out = set()
+    for report in rec.get("method_reports", {}).values():
+        if not isinstance(report, dict):
+            continue
+        if report.get("key") and report.get("weights_sha256"):
+            out.add((report["key"], report["weights_sha256"]))
+        langs = report.get("languages")
+        for one in langs.values() if isinstance(langs, dict) else ():
+            if isinstance(one, dict) and one.get("translator"):
+                out.add((one["translator"], f"built on {cpu}"))
+    return tuple(sorted(out))
 
 
 def _cost(rec: dict[str, Any]) -> dict[str, Any]:

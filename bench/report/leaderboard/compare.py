@@ -285,7 +285,6 @@ def _row(key: tuple, cell: Cell, metric: int, label: str, refs: dict) -> dict[st
     backbone, setting, selection, method, task, lang = key
     scores = cell.scores(metric)
     kept_scores = kept(task, scores, metric)
-    build = build_id(cell.runs[0])  # one per cell (check_same_stages)
     return {
         "backbone": backbone,
         "setting": setting,
@@ -300,8 +299,8 @@ def _row(key: tuple, cell: Cell, metric: int, label: str, refs: dict) -> dict[st
         "scores": scores,
         "status": status(task, scores, metric),
         "mt": cell.runs[0].mt,
-        "stage_build": build,
-        "other_build": any(sha != refs[key] for key, sha in cell.runs[0].stage_keys),
+        "stage_build": build_id(cell.runs[0]),  # one per cell (check_same_stages)
+        "other_build": any(refs[k] != b for k, b in cell.runs[0].stage_keys),
     }
 
 

@@ -73,42 +73,42 @@ def check_same_weights(runs: list[Run]) -> None:
 
 
 def check_same_stages(runs: list[Run]) -> None:
-    """Every seed of a method on a task and setting was adapted from the very same stage
-    weights (records written before stages were checksummed cannot be checked). Another task
+    """Every seed of a method on a task and setting was adapted from the very same build of
+    each stage (records written before stages were checksummed cannot be checked). Another task
     or setting may use another build of the same stage (a rebuild on another CPU), which the
     tables mark (`stage_builds`)."""
-    stages: dict[tuple, Run] = {}
+    builds: dict[tuple, Run] = {}
     for run in runs:
         c = run.config
-        for stage, sha in run.stages:
-            key = (c["backbone"], c["method"], c["task"], c["setting"], str(c.get("adapted_to")))
-            key += (stage,)
-            other = stages.setdefault(key, run)
-            if dict(other.stages)[stage] == sha:
+        for key, build in run.stage_keys:
+            scope = (c["backbone"], c["method"], c["task"], c["setting"], str(c.get("adapted_to")))
+            other = builds.setdefault((*scope, key), run)
+            if dict(other.stage_keys)[key] == build:
                 continue
             raise BenchError(
-                f"{run.path} and {other.path} used different weights of the adaptation stages "
-                f"of {c['method']} on {c['task']} ({c['setting']}; {stage}: a stage rebuilt on "
-                "another machine?)",
-                hint="rerun the records of one of the builds so that a method's runs share them",
+                f"{run.path} and {other.path} used different builds of the adaptation stage "
+                f"{key} of {c['method']} on {c['task']} ({c['setting']}): a stage rebuilt on "
+                "another machine?",
+                hint="rerun the records of one of the builds so that the cell's seeds share one",
             )
 
 
 def build_id(run: Run) -> str:
-    """A short name of the stage weights a run was adapted from ('' without stages)."""
-    if not run.stages:
+    """A short name of the stage builds a run was adapted from ('' without stages)."""
+    if not run.stage_keys:
         return ""
-    return hashlib.sha256(" ".join(f"{m}:{sha}" for m, sha in run.stages).encode()).hexdigest()[:12]
+    text = " ".join(f"{key}:{build}" for key, build in run.stage_keys)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def stage_builds(runs: list[Run]) -> dict[str, str]:
-    """Stage key -> the weights most runs adapted from that key used: the reference against
+    """Stage key -> the build most runs adapted from that key used: the reference against
     which a cell adapted from another build of the key (rebuilt on another CPU) is marked."""
     counts: dict[str, Counter] = defaultdict(Counter)
     for run in runs:
-        for key, sha in run.stage_keys:
-            counts[key][sha] += 1
-    return {key: min(c, key=lambda sha: (-c[sha], sha)) for key, c in counts.items()}
+        for key, build in run.stage_keys:
+            counts[key][build] += 1
+    return {key: min(c, key=lambda b: (-c[b], b)) for key, c in counts.items()}
 
 
 def check_cells(runs: list[Run]) -> None:
