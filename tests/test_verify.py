@@ -117,3 +117,26 @@ def test_backbone_weights_are_compared_where_recorded():
     assert same_backbone(rec("a"), rec("a")) is True
     assert same_backbone(rec("a"), rec("b")) is False  # e.g. tiny_bert rebuilt on this machine
     assert same_backbone(rec(None), rec("b")) is None  # a record older than the hash
+
+
+def test_a_terminated_rerun_still_removes_its_scratch_folder(tmp_path):
+    """SIGTERM (kill, a scheduler's limit) inside `bench verify`'s loop exits with 143 through
+    the `finally` that removes the scratch folder; the previous handler comes back after."""
+    import os
+    import shutil
+    import signal
+    import time
+
+    from bench.core.errors import terminate_as_exit
+
+    before = signal.getsignal(signal.SIGTERM)
+    scratch = tmp_path / "verify-1"
+    scratch.mkdir()
+    with pytest.raises(SystemExit) as stopped, terminate_as_exit():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)  # interrupted by the handler at once
+        finally:
+            shutil.rmtree(scratch)
+    assert stopped.value.code == 143 and not scratch.exists()
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.core.errors import BenchError
+from bench.core.errors import BenchError, terminate_as_exit
 from bench.core.paths import REPO, cache_dir
 from bench.core.tables import table
 from bench.runs.plan import Group, groups_for
@@ -288,23 +288,24 @@ def verify(
         f"{len(paths)} record(s), {len(plans)} training(s) to rerun on {environment()['hardware']['cpu']}"
     )
     results, reruns = [], []
-    for n, training in enumerate(plans, start=1):
-        scratch = Path(tempfile.mkdtemp(prefix="verify-", dir=cache_dir()))
-        try:
-            written, wall = rerun(training, root, scratch)
-            if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 compares for all
-                continue
-            by_name = {p.name: p for p in written}
-            for old in training.records:
-                if old.name not in by_name:
-                    raise BenchError(f"the rerun wrote no record named {old.name}")
-                results.append(compare(old, by_name[old.name]))
-            reruns.append(
-                {"records": [shown(p) for p in training.records], "wall_s": round(wall, 1)}
-            )
-            echo(f"[{n}/{len(plans)}] rerun in {wall:.0f} s")
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+    with terminate_as_exit():  # a killed rerun still removes its scratch folder
+        for n, training in enumerate(plans, start=1):
+            scratch = Path(tempfile.mkdtemp(prefix="verify-", dir=cache_dir()))
+            try:
+                written, wall = rerun(training, root, scratch)
+                if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 compares for all
+                    continue
+                by_name = {p.name: p for p in written}
+                for old in training.records:
+                    if old.name not in by_name:
+                        raise BenchError(f"the rerun wrote no record named {old.name}")
+                    results.append(compare(old, by_name[old.name]))
+                reruns.append(
+                    {"records": [shown(p) for p in training.records], "wall_s": round(wall, 1)}
+                )
+                echo(f"[{n}/{len(plans)}] rerun in {wall:.0f} s")
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
     echo(report(results))
     if out is not None:
         command = "bench verify " + " ".join(r["record"] for r in results)
