@@ -283,7 +283,7 @@ def test_a_setting_adapted_from_another_stage_build_is_marked(tmp_path, gold, da
 def test_translators_are_named_by_the_machine_that_built_them():
     """Back-translation's reports name no translator checksum: their build is the CPU that ran
     the record (where the translator was built), so a rebuild elsewhere counts as another."""
-    from bench.report.leaderboard.collect import stage_builds_of
+    from bench.runs.records import stage_builds_of
 
     def rec(cpu):
         bt = {"languages": {"swa": {"key": "b1", "translator": "t1"}}}

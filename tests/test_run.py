@@ -337,6 +337,15 @@ def test_a_stage_rebuilt_with_other_weights_is_refused_before_training(tmp_path)
     assert str(path) in str(err.value) and "bbbbbbbbbbbb" in str(err.value)
     assert "aaaaaaaaaaaa" in str(err.value) and "Xeon (GenuineIntel; amx_bf16)" in str(err.value)
     assert "mlm on xnli (zero-shot)" in str(err.value)
+    # a translator's build is the machine that ran its records (its report has no checksum)
+    bt = {"languages": {"swa": {"key": "b1", "translator": "t1"}}}
+    record = {"method_reports": {"backtranslation": bt}, "environment": {"hardware": {"cpu": "X"}}}
+    fake_record(tmp_path, method="backtranslation", metrics={"accuracy": 0.5}, record=record)
+    with pytest.raises(
+        BenchError, match=r"the stage t1 built here \(built on .* used \(built on X"
+    ):
+        check_stage_builds({"backtranslation": bt}, tmp_path, {**cell, "method": "backtranslation"})
+    check_stage_builds({"backtranslation": bt}, tmp_path, cell)  # not a cell of those records
     here = environment()["hardware"]  # what this machine's records will say
     assert here["cpu"] in str(err.value) and set(here["isa"]) == {
         "vendor",

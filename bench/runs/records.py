@@ -213,3 +213,22 @@ def keep_weights(
     about = {**about, "records": [str(path) for path in records]}
     write_atomic(out / "training.json", (json.dumps(about, indent=1) + "\n").encode())
     return out
+
+
+def stage_builds_of(rec: dict[str, Any]) -> tuple:
+    """(stage key, build) of every stage a record used. The build is the stage's weights
+    checksum; back-translation's translators name none in the report, so theirs is the CPU of
+    the machine that ran the record, where they were built (the stage cache does not travel
+    between machines, and a rebuild on another kind of CPU has other weights)."""
+    cpu = rec.get("environment", {}).get("hardware", {}).get("cpu", "?")
+    out = set()
+    for report in rec.get("method_reports", {}).values():
+        if not isinstance(report, dict):
+            continue
+        if report.get("key") and report.get("weights_sha256"):
+            out.add((report["key"], report["weights_sha256"]))
+        langs = report.get("languages")
+        for one in langs.values() if isinstance(langs, dict) else ():
+            if isinstance(one, dict) and one.get("translator"):
+                out.add((one["translator"], f"built on {cpu}"))
+    return tuple(sorted(out))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import BenchError
-from bench.runs.records import cpu_isa, cpu_name
+from bench.runs.records import cpu_isa, cpu_name, stage_builds_of
 
 
 def _machine(hardware: dict[str, Any]) -> str:
@@ -38,42 +38,46 @@ SCOPE = ("backbone", "method", "task", "setting")  # the runs that must share a 
 
 
 def _builds(runs: Path, cell: dict[str, Any]) -> dict[str, tuple[str, Path, str]]:
-    """Stage key -> (weights sha256, one record that used it, that record's CPU), over the
-    records under `runs` of `cell`'s method, task and setting (read once per training: well
-    under a second for this repository)."""
+    """Stage key -> (build, one record that used it, that record's CPU), over the records
+    under `runs` of `cell`'s method, task and setting (read once per training: well under a
+    second for this repository). A build is the stage's weights checksum, or a translator's
+    machine (`stage_builds_of`)."""
     builds: dict[str, tuple[str, Path, str]] = {}
     for path in sorted(runs.rglob("*.json")):
         rec = json.loads(path.read_text())
         if any(rec.get("config", {}).get(k) != cell.get(k) for k in SCOPE):
             continue
         cpu = _machine(rec.get("environment", {}).get("hardware", {}))
-        for report in rec.get("method_reports", {}).values():
-            if isinstance(report, dict) and report.get("key") and report.get("weights_sha256"):
-                builds.setdefault(report["key"], (report["weights_sha256"], path, cpu))
+        for key, build in stage_builds_of(rec):
+            builds.setdefault(key, (build, path, cpu))
     return builds
 
 
+def _short(build: str) -> str:
+    return build if build.startswith("built on") else f"weights {build[:12]}"
+
+
 def check_stage_builds(reports: dict[str, Any], results: Path, cell: dict[str, Any]) -> None:
-    """Every stage in `reports` (a run's method reports) has the weights that the records in
+    """Every stage in `reports` (a run's method reports) is the build that the records in
     `results` of the same cells (`cell`: a run's config; its backbone, method, task, setting)
-    built from the same key used, or none of them used that key yet."""
+    used for the same key, or none of them used that key yet."""
     runs = results / "runs"
     if not runs.is_dir():
         return
     builds = _builds(runs, cell)
-    for name, report in reports.items():
-        if not isinstance(report, dict) or report.get("key") not in builds:
+    here = {"method_reports": reports, "environment": {"hardware": {"cpu": cpu_name()}}}
+    for key, build in stage_builds_of(here):
+        if key not in builds or builds[key][0] == build:
             continue
-        sha, path, cpu = builds[report["key"]]
-        if report.get("weights_sha256") not in (None, sha):
-            here = _machine({"cpu": cpu_name(), "isa": cpu_isa()})
-            raise BenchError(
-                f"the {name} stage built here (key {report['key']}, weights "
-                f"{report['weights_sha256'][:12]}) is not the build the records in {results} "
-                f"used (weights {sha[:12]}, e.g. {path}, trained on {cpu}; this machine: {here}): "
-                "a stage rebuilt on another kind of CPU has other weights, and the seeds of "
-                f"{cell.get('method')} on {cell.get('task')} ({cell.get('setting')}) must share one",
-                hint="run these cells where that build is cached or reproduced (the same CPU "
-                "vendor and instruction sets), or move the records of the other build out of "
-                "results/ and rerun them from this one",
-            )
+        old, path, cpu = builds[key]
+        machine = _machine({"cpu": cpu_name(), "isa": cpu_isa()})
+        raise BenchError(
+            f"the stage {key} built here ({_short(build)}) is not the build the records in "
+            f"{results} used ({_short(old)}, e.g. {path}, trained on {cpu}; this machine: "
+            f"{machine}): a stage rebuilt on another kind of CPU has other weights, and the "
+            f"seeds of {cell.get('method')} on {cell.get('task')} ({cell.get('setting')}) "
+            "must share one",
+            hint="run these cells where that build is cached or reproduced (the same CPU "
+            "vendor and instruction sets), or move the records of the other build out of "
+            "results/ and rerun them from this one",
+        )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import BenchError, did_you_mean
-from bench.runs.records import labelled, read_predictions
+from bench.runs.records import labelled, read_predictions, stage_builds_of
 
 MIN_SEEDS = 5
 
@@ -116,25 +116,6 @@ def load_runs(results: Path, **filters: list[str] | None) -> list[Run]:
             )
         )
     return runs
-
-
-def stage_builds_of(rec: dict[str, Any]) -> tuple:
-    """(stage key, build) of every stage a record used. The build is the stage's weights
-    checksum; back-translation's translators name none in the report, so theirs is the CPU of
-    the machine that ran the record, where they were built (the stage cache does not travel
-    between machines, and a rebuild on another kind of CPU has other weights)."""
-    cpu = rec.get("environment", {}).get("hardware", {}).get("cpu", "?")
-    out = set()
-    for report in rec.get("method_reports", {}).values():
-        if not isinstance(report, dict):
-            continue
-        if report.get("key") and report.get("weights_sha256"):
-            out.add((report["key"], report["weights_sha256"]))
-        langs = report.get("languages")
-        for one in langs.values() if isinstance(langs, dict) else ():
-            if isinstance(one, dict) and one.get("translator"):
-                out.add((one["translator"], f"built on {cpu}"))
-    return tuple(sorted(out))
 
 
 def _cost(rec: dict[str, Any]) -> dict[str, Any]:
