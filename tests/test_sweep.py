@@ -115,7 +115,7 @@ def _cost_record(results: Path, method: str, task: str, lang: str, seed: int, **
             **({"peak_rss_mb": extra.pop("rss")} if "rss" in extra else {}),
         },
         "test_wall_s": 60.0,
-        "environment": {"hardware": {"gpu": None}},
+        "environment": {"hardware": {"gpu": None, "cpu": extra.pop("cpu", "Intel")}},
         "method_reports": extra.pop("reports", {}),
     }
     write_atomic(record_path(results, config), json.dumps(record).encode())
@@ -153,6 +153,18 @@ def test_cost_of_a_grid_counts_each_training_and_stage_once(tmp_path):
     assert rows["stage: mlm"]["count"] == 1 and rows["stage: translator"]["hours"] == 0.07
     total = 2 * 720 + 660 + 120 + 30 + 240
     assert rows["total"]["hours"] == round(total / 3600, 2)
+    # the same stages rebuilt on another machine: the MLM stage's weights differ, and the
+    # translators and their data were built where the record ran; each build cost its time
+    rebuilt = {
+        "mlm": {"key": "m1", "wall_s": 300.0, "weights_sha256": "other"},
+        "backtranslation": bt,
+    }
+    _cost_record(
+        results, "full", "flores", "hau", 1, setting="in-language", reports=rebuilt, cpu="AMD"
+    )
+    rows = {r["work"]: r for r in cost.grid_cost(spec, results)}
+    assert rows["stage: mlm"]["count"] == 2 and rows["stage: translator"]["count"] == 2
+    assert rows["total"]["hours"] == round((total + 660 + 300 + 30 + 240) / 3600, 2)
 
 
 def test_the_estimate_goes_by_the_jobs_backbone(tmp_path):

@@ -53,21 +53,24 @@ def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
     return out
 
 
-def stages_of(record: dict[str, Any]) -> dict[tuple[str, str], float | None]:
-    """The adaptation stages a record's method used, as (kind, cache key) -> build seconds
-    (None where the record does not say): MLM, alignment, back-translated data per task and
-    language, and the translators that made it."""
-    out: dict[tuple[str, str], float | None] = {}
+def stages_of(record: dict[str, Any]) -> dict[tuple[str, str, str], float | None]:
+    """The adaptation stages a record's method used, as (kind, cache key, build) -> build
+    seconds (None where the record does not say): MLM, alignment, back-translated data per task
+    and language, and the translators that made it. The build is the stage's weights checksum,
+    else the CPU of the machine that ran the record (the stage cache does not travel between
+    machines): a stage rebuilt on another machine cost its seconds again."""
+    cpu = f"built on {record.get('environment', {}).get('hardware', {}).get('cpu', '?')}"
+    out: dict[tuple[str, str, str], float | None] = {}
     for name, rep in (record.get("method_reports") or {}).items():
         if "key" in rep:
-            out[(name, rep["key"])] = rep.get("wall_s")
+            out[(name, rep["key"], rep.get("weights_sha256") or cpu)] = rep.get("wall_s")
         languages = rep.get("languages")
         for part in languages.values() if isinstance(languages, dict) else ():
-            out[(f"{name} data", part["key"])] = part.get("wall_s")
+            out[(f"{name} data", part["key"], cpu)] = part.get("wall_s")
             if part.get("translator") and "translator_wall_s" in part:
-                out[("translator", part["translator"])] = part["translator_wall_s"]
+                out[("translator", part["translator"], cpu)] = part["translator_wall_s"]
             elif part.get("translator"):
-                out.setdefault(("translator", part["translator"]), None)
+                out.setdefault(("translator", part["translator"], cpu), None)
     return out
 
 
@@ -77,9 +80,9 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
     core-hours: hours x the worker's torch threads)."""
     per_task, rss, stages, threads = _measured(spec, results)
     per_stage: dict[str, list[float | None]] = defaultdict(list)
-    for (kind, key), seconds in stages.items():
-        per_stage[f"stage: {kind}"].append(seconds)
-        threads[f"stage: {kind}"] += threads.pop(("stage", kind, key), [1])
+    for stage, seconds in stages.items():  # stage: (kind, key, build)
+        per_stage[f"stage: {stage[0]}"].append(seconds)
+        threads[f"stage: {stage[0]}"] += threads.pop(("stage", *stage), [1])
     items = [*sorted(per_task.items()), *sorted(per_stage.items())]
     rows = [_cost_row(what, values) for what, values in items]
     total, cores = 0.0, 0.0
@@ -128,7 +131,7 @@ def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict, dict]:
     per_task: dict[str, list[float]] = defaultdict(list)
     rss: dict[str, list[int]] = defaultdict(list)
     threads: dict[Any, list[int]] = defaultdict(list)  # per value of per_task; stages: one
-    stages: dict[tuple[str, str], float | None] = {}
+    stages: dict[tuple[str, str, str], float | None] = {}
     for (bb, method, task, setting, seed, shared, _), e in trainings(results).items():
         if (spec.backbone and bb != spec.backbone) or method not in spec.methods:
             continue
