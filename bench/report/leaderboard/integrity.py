@@ -77,13 +77,13 @@ def check_same_stages(runs: list[Run]) -> None:
     each stage (records written before stages were checksummed cannot be checked). Another task
     or setting may use another build of the same stage (a rebuild on another CPU), which the
     tables mark (`stage_builds`)."""
-    builds: dict[tuple, Run] = {}
+    builds: dict[tuple, tuple[str, Run]] = {}  # (cell, stage key) -> the first build seen
     for run in runs:
         c = run.config
         for key, build in run.stage_keys:
             scope = (c["backbone"], c["method"], c["task"], c["setting"], str(c.get("adapted_to")))
-            other = builds.setdefault((*scope, key), run)
-            if dict(other.stage_keys)[key] == build:
+            first, other = builds.setdefault((*scope, key), (build, run))
+            if first == build:
                 continue
             raise BenchError(
                 f"{run.path} and {other.path} used different builds of the adaptation stage "
