@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.runs.grid import Plan, Spec
-from bench.runs.records import labelled
+from bench.runs.records import labelled, machine_build
 
 
 def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
@@ -59,7 +59,7 @@ def stages_of(record: dict[str, Any]) -> dict[tuple[str, str, str], float | None
     and language, and the translators that made it. The build is the stage's weights checksum,
     else the CPU of the machine that ran the record (the stage cache does not travel between
     machines): a stage rebuilt on another machine cost its seconds again."""
-    cpu = f"built on {record.get('environment', {}).get('hardware', {}).get('cpu', '?')}"
+    cpu = machine_build(record)
     out: dict[tuple[str, str, str], float | None] = {}
     for name, rep in (record.get("method_reports") or {}).items():
         if "key" in rep:

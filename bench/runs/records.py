@@ -220,7 +220,6 @@ def stage_builds_of(rec: dict[str, Any]) -> tuple:
     checksum; back-translation's translators name none in the report, so theirs is the CPU of
     the machine that ran the record, where they were built (the stage cache does not travel
     between machines, and a rebuild on another kind of CPU has other weights)."""
-    cpu = rec.get("environment", {}).get("hardware", {}).get("cpu", "?")
     out = set()
     for report in rec.get("method_reports", {}).values():
         if not isinstance(report, dict):
@@ -230,5 +229,11 @@ def stage_builds_of(rec: dict[str, Any]) -> tuple:
         langs = report.get("languages")
         for one in langs.values() if isinstance(langs, dict) else ():
             if isinstance(one, dict) and one.get("translator"):
-                out.add((one["translator"], f"built on {cpu}"))
+                out.add((one["translator"], machine_build(rec)))
     return tuple(sorted(out))
+
+
+def machine_build(rec: dict[str, Any]) -> str:
+    """The build of a stage whose report names no weights checksum: the machine (CPU) that ran
+    the record, where the stage was built (the stage cache does not travel between machines)."""
+    return f"built on {rec.get('environment', {}).get('hardware', {}).get('cpu', '?')}"
