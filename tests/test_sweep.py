@@ -109,12 +109,12 @@ def _cost_record(results: Path, method: str, task: str, lang: str, seed: int, **
     record = {
         "config": config,
         "training": {
-            "wall_s": 600.0,
+            "wall_s": extra.pop("train_s", 600.0),
             "tokens": 1000,
             "shared_by": extra.pop("shared", [lang]),
             **({"peak_rss_mb": extra.pop("rss")} if "rss" in extra else {}),
         },
-        "test_wall_s": 60.0,
+        "test_wall_s": extra.pop("test_s", 60.0),
         "environment": {"hardware": {"gpu": None, "cpu": extra.pop("cpu", "Intel")}},
         "method_reports": extra.pop("reports", {}),
     }
@@ -194,6 +194,26 @@ def test_a_setting_not_run_yet_is_priced_at_the_same_methods_other_setting(tmp_p
     _cost_record(results, "full", "xnli", "swa", 1)  # a leave-one-out row costs at most full's
     loo = replace(job, method="full-no-mlm", task="xnli", setting="zero-shot")
     assert cost.estimate(dag.Plan(runs=[loo]), results) == (660.0, 0, 1)
+
+
+def test_a_borrowed_price_is_scaled_by_what_the_setting_costs(tmp_path):
+    """The baseline's in-language training took 3x its zero-shot one: +MLM in-language, not
+    run yet, is priced at 3x +MLM's zero-shot, not at its zero-shot cost."""
+    results = tmp_path / "results"
+    _cost_record(results, "baseline", "masakhaner", "swa", 1, train_s=100.0, test_s=20.0)
+    in_language = {"setting": "in-language", "selection": "target-dev"}
+    _cost_record(results, "baseline", "masakhaner", "swa", 1, train_s=340, test_s=20, **in_language)
+    _cost_record(results, "mlm", "masakhaner", "swa", 1, train_s=200.0, test_s=40.0)
+    job = dag.Job("mlm", "masakhaner", "in-language", 2, "swa", ("swa",), ("target-dev",), ())
+    job = replace(job, backbone="tiny")
+    assert cost.estimate(dag.Plan(runs=[job]), results) == (720.0, 0, 1)
+    # +adversarial's own ratio (its overhead differs by setting) does not set +MLM's price
+    _cost_record(results, "adversarial", "masakhaner", "swa", 1, train_s=1000.0, test_s=40.0)
+    _cost_record(results, "adversarial", "masakhaner", "swa", 1, train_s=480, **in_language)
+    assert cost.estimate(dag.Plan(runs=[job]), results) == (720.0, 0, 1)
+    no_pair = tmp_path / "alone"  # no method measured in both settings: the other one's cost
+    _cost_record(no_pair, "mlm", "masakhaner", "swa", 1, train_s=200.0, test_s=40.0)
+    assert cost.estimate(dag.Plan(runs=[job]), no_pair) == (240.0, 0, 1)
 
 
 def test_a_grids_cost_shows_peak_memory_where_records_have_it(tmp_path):

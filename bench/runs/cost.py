@@ -172,18 +172,17 @@ def estimate(plan: Plan, results: Path) -> tuple[float, int, int]:
     of finished trainings on its backbone: of its own (method, task, setting); else, counted as
     ``borrowed``, a leave-one-out row (``full-no-<method>``) at ``full``'s (an upper bound) or
     the same method and task in another setting (a method's own overhead, e.g. +adversarial's
-    unlabelled batches, dwarfs the setting's difference); else the same (task, setting) under
-    any method; else it is ``unknown`` (a backbone's first runs: the tiny backbones' minutes say
-    nothing about a 118 M-parameter one's)."""
+    unlabelled batches, dwarfs the setting's difference), scaled by what the setting changes
+    (a masakhaner in-language baseline training takes 3x its zero-shot one); else the same (task, setting) under any method; else it is ``unknown`` (a
+    backbone's first runs: the tiny backbones' minutes say nothing about a 118 M-parameter
+    one's)."""
     seen = trainings(results)
     by_method: dict[tuple, list[float]] = defaultdict(list)
-    by_method_task: dict[tuple, list[float]] = defaultdict(list)
     by_task: dict[tuple, list[float]] = defaultdict(list)
     for (backbone, method, task, setting, *_), e in seen.items():
         for who in (backbone, None):  # None: a job on the default backbone, whichever it is
             cost = e["train_s"] + e["test_s"]
             by_method[(who, method, task, setting)].append(cost)
-            by_method_task[(who, method, task)].append(cost)
             by_task[(who, task, setting)].append(cost)
     total, unknown, borrowed = 0.0, 0, 0
     for job in plan.runs:
@@ -191,7 +190,7 @@ def estimate(plan: Plan, results: Path) -> tuple[float, int, int]:
         if not costs and job.method.startswith("full-no-"):  # full less one: at most full's
             costs = by_method.get((job.backbone, "full", job.task, job.setting))
             borrowed += bool(costs)
-        if not costs and (costs := by_method_task.get((job.backbone, job.method, job.task))):
+        if not costs and (costs := _other_settings(by_method, job)):
             borrowed += 1
         costs = costs or by_task.get((job.backbone, job.task, job.setting))
         if costs:  # the median: a training slowed by other work on the machine is no guide
@@ -199,6 +198,25 @@ def estimate(plan: Plan, results: Path) -> tuple[float, int, int]:
         else:
             unknown += 1
     return total, unknown, borrowed
+
+
+def _other_settings(by_method: dict[tuple, list[float]], job: Any) -> list[float]:
+    """The job's method and task measured in other settings, each cost times what the setting
+    changes: the ratio of the baseline's medians in the two settings (the reference every
+    method adds to; +adversarial's overhead differs by setting: zero-shot batches carry four
+    languages' unlabelled lines), else the median ratio of the methods measured in both, else 1."""
+    out: list[float] = []
+    for (who, method, task, setting), costs in by_method.items():
+        if (who, method, task) != (job.backbone, job.method, job.task) or setting == job.setting:
+            continue
+        ratios = {
+            m: statistics.median(here) / statistics.median(there)
+            for (w, m, t, s), there in by_method.items()
+            if (w, t, s) == (who, task, setting) and (here := by_method.get((w, m, t, job.setting)))
+        }
+        factor = ratios.get("baseline") or (statistics.median(ratios.values()) if ratios else 1.0)
+        out += [c * factor for c in costs]
+    return out
 
 
 def cost_table(results: Path) -> list[dict[str, Any]]:
