@@ -172,10 +172,10 @@ def estimate(plan: Plan, results: Path) -> tuple[float, int, int]:
     of finished trainings on its backbone: of its own (method, task, setting); else, counted as
     ``borrowed``, a leave-one-out row (``full-no-<method>``) at ``full``'s (an upper bound) or
     the same method and task in another setting (a method's own overhead, e.g. +adversarial's
-    unlabelled batches, dwarfs the setting's difference), scaled by what the setting changes
-    (a masakhaner in-language baseline training takes 3x its zero-shot one); else the same (task, setting) under any method; else it is ``unknown`` (a
-    backbone's first runs: the tiny backbones' minutes say nothing about a 118 M-parameter
-    one's)."""
+    unlabelled batches, dwarfs the setting's difference), scaled by what the setting changes (a
+    masakhaner in-language baseline training takes 3x its zero-shot one); else the same (task,
+    setting) under any method; else it is ``unknown`` (a backbone's first runs: the tiny
+    backbones' minutes say nothing about a 118 M-parameter one's)."""
     seen = trainings(results)
     by_method: dict[tuple, list[float]] = defaultdict(list)
     by_task: dict[tuple, list[float]] = defaultdict(list)
