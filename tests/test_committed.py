@@ -80,12 +80,12 @@ def test_one_deleted_record_is_one_training_to_run(committed, capsys, tmp_path, 
     """The check above can fail: a copy of results/ (symbolic links) without one record."""
     copy = tmp_path / "results"
     shutil.copytree(committed, copy, symlinks=True, copy_function=_link)
-    victim = next(  # a record of `make run`'s grid: default recipes (no profile)
+    victim = next(  # a record of `make run`'s grid: `full` on the ablation's recipes
         path
         for path in sorted(
-            (copy / "runs" / "masakhaner").glob("swa/me5_small/baseline/in-language/*.json")
+            (copy / "runs" / "masakhaner").glob("swa/me5_small/full/in-language/*.json")
         )
-        if "profile" not in json.loads(path.read_text())["config"]
+        if json.loads(path.read_text())["config"].get("profile") == "ablation"
     )
     victim.unlink()
     monkeypatch.setenv("BENCH_RESULTS", str(copy))
