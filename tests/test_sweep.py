@@ -211,6 +211,12 @@ def test_a_borrowed_price_is_scaled_by_what_the_setting_costs(tmp_path):
     _cost_record(results, "adversarial", "masakhaner", "swa", 1, train_s=1000.0, test_s=40.0)
     _cost_record(results, "adversarial", "masakhaner", "swa", 1, train_s=480, **in_language)
     assert cost.estimate(dag.Plan(runs=[job]), results) == (720.0, 0, 1)
+    no_baseline = tmp_path / "no-baseline"  # no baseline pair: the median of the methods' ratios
+    _cost_record(no_baseline, "mlm", "masakhaner", "swa", 1, train_s=200.0, test_s=40.0)
+    _cost_record(no_baseline, "adversarial", "masakhaner", "swa", 1, train_s=1000.0, test_s=40.0)
+    in_language_cost = {"train_s": 480.0, "test_s": 40.0, **in_language}
+    _cost_record(no_baseline, "adversarial", "masakhaner", "swa", 1, **in_language_cost)
+    assert cost.estimate(dag.Plan(runs=[job]), no_baseline) == (120.0, 0, 1)  # 240 x 520/1040
     no_pair = tmp_path / "alone"  # no method measured in both settings: the other one's cost
     _cost_record(no_pair, "mlm", "masakhaner", "swa", 1, train_s=200.0, test_s=40.0)
     assert cost.estimate(dag.Plan(runs=[job]), no_pair) == (240.0, 0, 1)
