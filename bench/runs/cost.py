@@ -53,24 +53,31 @@ def trainings(results: Path) -> dict[tuple, dict[str, Any]]:
     return out
 
 
-def stages_of(record: dict[str, Any]) -> dict[tuple[str, str, str], float | None]:
-    """The adaptation stages a record's method used, as (kind, cache key, build) -> build
-    seconds (None where the record does not say): MLM, alignment, back-translated data per task
-    and language, and the translators that made it. The build is the stage's weights checksum,
-    else the CPU of the machine that ran the record (the stage cache does not travel between
-    machines): a stage rebuilt on another machine cost its seconds again."""
+Stage = tuple[str, str, str, float | None]  # (kind, cache key, build, its seconds)
+
+
+def stages_of(record: dict[str, Any]) -> dict[Stage, float | None]:
+    """The adaptation stages a record's method used, as (kind, cache key, build, seconds) ->
+    build seconds (None where the record does not say): MLM, alignment, back-translated data per
+    task and language, and the translators that made it. The build is the stage's weights
+    checksum, else the CPU of the machine that ran the record (the stage cache does not travel
+    between machines): a stage rebuilt on another machine cost its seconds again. So did one
+    rebuilt on the same kind of machine after its cache was lost (a new session's machine):
+    every record of one build carries that build's seconds, a rebuild its own."""
     cpu = machine_build(record)
-    out: dict[tuple[str, str, str], float | None] = {}
+    out: dict[Stage, float | None] = {}
+
+    def add(kind: str, key: str, build: str, seconds: float | None) -> None:
+        out[(kind, key, build, seconds)] = seconds
+
     for name, rep in (record.get("method_reports") or {}).items():
         if "key" in rep:
-            out[(name, rep["key"], rep.get("weights_sha256") or cpu)] = rep.get("wall_s")
+            add(name, rep["key"], rep.get("weights_sha256") or cpu, rep.get("wall_s"))
         languages = rep.get("languages")
         for part in languages.values() if isinstance(languages, dict) else ():
-            out[(f"{name} data", part["key"], cpu)] = part.get("wall_s")
-            if part.get("translator") and "translator_wall_s" in part:
-                out[("translator", part["translator"], cpu)] = part["translator_wall_s"]
-            elif part.get("translator"):
-                out.setdefault(("translator", part["translator"], cpu), None)
+            add(f"{name} data", part["key"], cpu, part.get("wall_s"))
+            if part.get("translator"):
+                add("translator", part["translator"], cpu, part.get("translator_wall_s"))
     return out
 
 
@@ -80,7 +87,7 @@ def grid_cost(spec: Spec, results: Path) -> list[dict[str, Any]]:
     core-hours: hours x the worker's torch threads)."""
     per_task, rss, stages, threads = _measured(spec, results)
     per_stage: dict[str, list[float | None]] = defaultdict(list)
-    for stage, seconds in stages.items():  # stage: (kind, key, build)
+    for stage, seconds in stages.items():  # stage: (kind, key, build, seconds)
         per_stage[f"stage: {stage[0]}"].append(seconds)
         threads[f"stage: {stage[0]}"] += threads.pop(("stage", *stage), [1])
     items = [*sorted(per_task.items()), *sorted(per_stage.items())]
@@ -131,7 +138,7 @@ def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict, dict]:
     per_task: dict[str, list[float]] = defaultdict(list)
     rss: dict[str, list[int]] = defaultdict(list)
     threads: dict[Any, list[int]] = defaultdict(list)  # per value of per_task; stages: one
-    stages: dict[tuple[str, str, str], float | None] = {}
+    stages: dict[Stage, float | None] = {}
     for (bb, method, task, setting, seed, shared, _), e in trainings(results).items():
         if (spec.backbone and bb != spec.backbone) or method not in spec.methods:
             continue
@@ -142,8 +149,10 @@ def _measured(spec: Spec, results: Path) -> tuple[dict, dict, dict, dict]:
         if "peak_rss_mb" in e:
             rss[f"{task} {setting} training"].append(e["peak_rss_mb"])
         for k, v in e.get("stages", {}).items():
-            stages[k] = v if v is not None else stages.get(k)
+            stages[k] = v
             threads[("stage", *k)] = [e.get("threads") or 1]
+    measured = {k[:3] for k, v in stages.items() if v is not None}  # a build without its seconds
+    stages = {k: v for k, v in stages.items() if v is not None or k[:3] not in measured}
     return per_task, rss, stages, threads
 
 
