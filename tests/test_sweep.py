@@ -169,27 +169,19 @@ def test_cost_of_a_grid_counts_each_training_and_stage_once(tmp_path):
     # a new machine of the same kind, its stage cache lost: the translator is built again, and
     # the record says so with that build's own seconds; a record without seconds adds nothing
     again = {"languages": {"swa": {**bt["languages"]["swa"], "translator_wall_s": 500.0}}}
-    _cost_record(
-        results,
-        "full",
-        "flores",
-        "swa",
-        2,
-        setting="in-language",
-        cpu="AMD",
-        reports={"backtranslation": again},
-    )
     unmeasured = {"languages": {"swa": {"key": "d1", "translator": "t1"}}}
-    _cost_record(
-        results,
-        "full",
-        "flores",
-        "swa",
-        3,
-        setting="in-language",
-        cpu="AMD",
-        reports={"backtranslation": unmeasured},
-    )
+    for seed, report in ((2, again), (3, unmeasured)):
+        reports = {"backtranslation": report}
+        _cost_record(
+            results,
+            "full",
+            "flores",
+            "swa",
+            seed,
+            setting="in-language",
+            cpu="AMD",
+            reports=reports,
+        )
     spec = dag.Spec(methods=["full"], langs="sw,ha,yo", backbone="tiny")
     rows = {r["work"]: r for r in cost.grid_cost(spec, results)}
     assert rows["stage: translator"]["count"] == 3
