@@ -371,6 +371,42 @@ def test_headline_leaves_out_backbones_without_both_sides(tmp_path, gold, data_r
     assert 'href="headline.html"' in written["index.html"].read_text()
 
 
+def test_a_leave_one_out_table_compares_each_row_with_full(tmp_path, gold, data_root):
+    """reference = "full": every other row's Δ, interval and bootstrap are against `full`."""
+    import csv
+    import io
+
+    results = tmp_path / "results"
+    for seed in (1, 2, 3):
+        write(results, "baseline", seed, noisy(gold, 0.30, seed), gold)
+        write(results, "full", seed, noisy(gold, 0.50, 10 + seed), gold)
+        write(results, "full-no-mlm", seed, noisy(gold, 0.52, 20 + seed), gold)
+    spec = tmp_path / "loo.toml"
+    spec.write_text(
+        'title = "loo"\nkind = "headline"\nreference = "full"\nformats = ["md", "csv"]\n'
+        'methods = ["full", "baseline", "full-no-mlm"]\nsamples = 200\n'
+    )
+    written = {p.name: p for p in lb.paper(results, data_root, tmp_path / "out", [spec])}
+    rows = list(csv.DictReader(io.StringIO(written["loo.csv"].read_text())))
+    mean = {r["method"]: float(r["mean"]) for r in rows}
+    for row in rows:
+        if row["method"] != "full":
+            assert row["reference"] == "full"
+            assert float(row["delta"]) == pytest.approx(mean[row["method"]] - mean["full"])
+    assert float(next(r for r in rows if r["method"] == "baseline")["delta"]) < -10
+    text = written["loo.md"].read_text()
+    assert "change of the row's method over `full`" in text and "| method" in text
+    assert "full-no-mlm" in text and "s_full²/n_full" in text
+    assert "loo.html" not in written  # the pages say "Δ vs baseline": not for this table
+    spec.write_text('title = "x"\nkind = "ablation"\nreference = "full"\n')
+    with pytest.raises(BenchError, match='is for a table of kind = "headline"'):
+        lb.load_spec(spec)
+    spec.write_text('title = "x"\nkind = "headline"\nreference = "mlm"\nformats = ["md"]\n')
+    spec.write_text(spec.read_text() + 'methods = ["full"]\n')
+    with pytest.raises(BenchError, match="'mlm' is not one of its methods"):
+        lb.load_spec(spec)
+
+
 def test_a_bad_table_spec_is_a_clear_error(tmp_path):
     spec = tmp_path / "x.toml"
     spec.write_text('title = "x"\ncolour = "red"\n')

@@ -263,14 +263,18 @@ def inputs_memo() -> dict[tuple, Any]:
 
 
 def comparisons(
-    cells: dict[tuple, Cell], root: Path | None, metrics: list[str] | None, golds: dict
+    cells: dict[tuple, Cell],
+    root: Path | None,
+    metrics: list[str] | None,
+    golds: dict,
+    reference: str = "baseline",
 ) -> list[tuple[Cell, Cell, int, Any]]:
-    """(method cell, its baseline cell, metric, gold) of every comparison a table shows; the
-    test splits they are scored on are read into `golds` once."""
+    """(method cell, its `reference` cell, metric, gold) of every comparison a table shows;
+    the test splits they are scored on are read into `golds` once."""
     jobs = []
     for (backbone, setting, selection, method, task, lang), cell in sorted(cells.items()):
-        base = cells.get((backbone, setting, selection, "baseline", task, lang))
-        if method == "baseline" or base is None:
+        base = cells.get((backbone, setting, selection, reference, task, lang))
+        if method == reference or base is None:
             continue
         if (task, lang, setting) not in golds:
             golds[(task, lang, setting)] = gold_of(task, lang, setting, root)
@@ -305,19 +309,26 @@ def _row(key: tuple, cell: Cell, metric: int, label: str, refs: dict) -> dict[st
 
 
 def _compare_row(
-    row: dict[str, Any], cell: Cell, cells: dict, metric: int, golds: dict, samples: int
+    row: dict[str, Any],
+    cell: Cell,
+    cells: dict,
+    metric: int,
+    golds: dict,
+    samples: int,
+    reference: str = "baseline",
 ) -> None:
-    """Add the comparison with the baseline cell of the same column, where there is one."""
+    """Add the comparison with the `reference` cell of the same column, where there is one."""
     backbone, setting, selection, task, lang = (
         row[k] for k in ("backbone", "setting", "selection", "task", "lang")
     )
-    base = cells.get((backbone, setting, selection, "baseline", task, lang))
-    if row["method"] == "baseline" or base is None:
+    base = cells.get((backbone, setting, selection, reference, task, lang))
+    if row["method"] == reference or base is None:
         return
     cmp = compare(cell, base, metric, golds[(task, lang, setting)], samples)
     base_mean = float(np.mean(kept(task, base.scores(metric), metric)))
     delta = row["mean"] - base_mean  # between the means the table shows
     row.update(
+        reference=reference,  # what delta, p and aso compare with (the CSV's column)
         delta=delta,
         relative=100 * delta / base_mean if base_mean else float("nan"),
         p=cmp.p_bootstrap,
@@ -333,17 +344,19 @@ def build(
     metrics: list[str] | None = None,
     golds: dict[tuple, Any] | None = None,
     workers: int | None = None,
+    reference: str = "baseline",
 ) -> list[dict[str, Any]]:
     """One row per (backbone, setting, selection, method, column) with its statistics and,
-    for methods, the comparison with the baseline (Holm-adjusted within each table).
-    `golds`: an `inputs_memo` shared with other builds on the same data root; `workers`:
-    processes for the comparisons (default: the CPU cores this process may use)."""
+    for the other methods, the comparison with `reference` (Holm-adjusted within each table;
+    a leave-one-out table compares with `full`). `golds`: an `inputs_memo` shared with other
+    builds on the same data root; `workers`: processes for the comparisons (default: the CPU
+    cores this process may use)."""
     check_integrity(runs)
     golds = inputs_memo() if golds is None else golds
     cells: dict[tuple, Cell] = defaultdict(Cell)
     for run in runs:
         cells[run.cell].runs.append(run)
-    jobs = comparisons(cells, root, metrics, golds)  # computed at once, in parallel
+    jobs = comparisons(cells, root, metrics, golds, reference)  # at once, in parallel
     compare_many(jobs, samples, default_workers() if workers is None else workers)
     refs = stage_builds(runs)
     rows: list[dict[str, Any]] = []
@@ -351,7 +364,7 @@ def build(
         for metric, (label, _) in enumerate(METRICS[key[4]]):
             if metrics is None or label in metrics:
                 rows.append(_row(key, cell, metric, label, refs))
-                _compare_row(rows[-1], cell, cells, metric, golds, samples)
+                _compare_row(rows[-1], cell, cells, metric, golds, samples, reference)
     from bench.report.significance import holm
 
     tables = defaultdict(dict)

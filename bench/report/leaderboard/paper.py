@@ -38,7 +38,7 @@ SPEC_DIR = REPO / "leaderboards"
 
 
 SPEC_KEYS = {"title", "kind", "backbone", "tasks", "langs", "setting", "selection", "methods"}
-SPEC_KEYS |= {"metrics", "samples", "formats", "claims"}
+SPEC_KEYS |= {"metrics", "samples", "formats", "claims", "reference"}
 KINDS = ("ablation", "headline", "claims", "diagnostics")
 
 
@@ -56,22 +56,36 @@ def load_spec(path: Path) -> dict[str, Any]:
         spec["metrics"] = sorted({m for c in claims for m in c["metrics"]})
     elif "claims" in spec:
         raise BenchError(f'{path}: [[claims]] belong to a spec of kind = "claims"')
+    reference = spec.get("reference", "baseline")
+    if reference != "baseline":  # the ablation pages and LaTeX say "Δ vs baseline"
+        formats = set(spec.get("formats", ["md", "csv", "tex", "html"]))
+        if spec.get("kind") != "headline" or formats - {"md", "csv"}:
+            raise BenchError(
+                f"{path}: reference = {reference!r} is for a table of kind = "
+                f'"headline" in formats md and csv (it has kind = {spec.get("kind", "ablation")!r}'
+                f", formats {', '.join(sorted(formats))})",
+                hint='e.g. kind = "headline", formats = ["md", "csv"]',
+            )
+        if spec.get("methods") and reference not in spec["methods"]:
+            raise BenchError(f"{path}: reference {reference!r} is not one of its methods")
     return spec
 
 
-def headline(rows: list[dict[str, Any]], method: str = "full") -> str:
-    """Change of `method` over the baseline per language and averaged, absolute and relative,
-    with a 95% interval over seeds (±1.96 √(s_a²/n_a + s_b²/n_b)), per backbone and metric."""
+def headline(rows: list[dict[str, Any]], reference: str = "baseline") -> str:
+    """Change of each method over `reference` (`build`'s rows compared with it) per language
+    and averaged, absolute and relative, with a 95% interval over seeds
+    (±1.96 √(s_a²/n_a + s_b²/n_b)), per backbone and metric: `full` over the baseline (the
+    paper's headline), or each leave-one-out row over `full`."""
     import pandas as pd
 
     out = []
     for r in rows:
-        if r["method"] != method or "delta" not in r:
+        if r["method"] == reference or "delta" not in r:
             continue
         base = next(
             b
             for b in rows
-            if b["method"] == "baseline"
+            if b["method"] == reference
             and all(
                 b[k] == r[k] for k in ("backbone", "setting", "selection", "task", "lang", "metric")
             )
@@ -80,6 +94,7 @@ def headline(rows: list[dict[str, Any]], method: str = "full") -> str:
         out.append(
             {
                 "backbone": r["backbone"],
+                "method": r["method"],
                 # zero-shot: English dev (true zero-shot) or the target's (an oracle); trained
                 # in-language, the target's dev set is simply the dev set
                 "selection": SELECTION_TAG.get(r["selection"], r["selection"]).strip(" []")
@@ -93,20 +108,31 @@ def headline(rows: list[dict[str, Any]], method: str = "full") -> str:
             }
         )
     if not out:
-        return f"no `{method}` and `baseline` records to compare yet\n"
+        return f"no records of a method and `{reference}` to compare yet\n"
     df = pd.DataFrame(out)
-    keys = ["backbone", "selection", "task metric"]
+    methods = sorted(set(df["method"]))
+    keys = ["backbone", "selection", "task metric"] + (["method"] if len(methods) > 1 else [])
     table = df.pivot(index=keys, columns="lang", values="text")
     table["average Δ"] = df.groupby(keys)["delta"].mean().map("{:+.2f}".format)
     table = table.reset_index()
     table.columns.name = None
-    text = HEADLINE_LEGEND.format(resamples=max(r.get("resamples", 0) for r in rows))
-    return table.fillna("").to_markdown(index=False) + "\n\n" + text + "\n"
+    side = f"`{methods[0]}`" if len(methods) == 1 else "the row's method"
+    short = methods[0] if len(methods) == 1 else "m"
+    text = HEADLINE_LEGEND.format(
+        resamples=max(r.get("resamples", 0) for r in rows),
+        side=side,
+        short=short,
+        reference="the baseline" if reference == "baseline" else f"`{reference}`",
+        ref="base" if reference == "baseline" else reference,
+    )
+    # as text: parsed as numbers, "+5.74" would print as 5.74 and "-1.70" as -1.7
+    return table.fillna("").to_markdown(index=False, disable_numparse=True) + "\n\n" + text + "\n"
 
 
 HEADLINE_LEGEND = (
-    "Cells: change of `full` over the baseline of the same backbone and selection, Δ ± the "
-    "half-width of a 95% normal interval over seeds (1.96 √(s_full²/n_full + s_base²/n_base)), "
+    "Cells: change of {side} over {reference} of the same backbone and selection, Δ ± the "
+    "half-width of a 95% normal interval over seeds (1.96 √(s_{short}²/n_{short} + "
+    "s_{ref}²/n_{ref})), "
     f"and the relative change; * = significant at {ALPHA} by a paired bootstrap "
     "({resamples:,} resamples) over the pooled "
     "test predictions of matching seeds after Holm's correction across the table (flores: "
@@ -135,7 +161,8 @@ def paper(
         runs = spec_runs(spec, results)
         compared = runs and spec.get("kind") != "diagnostics"  # no scores, no bootstrap
         samples, metrics = spec.get("samples", 1000), spec.get("metrics")
-        rows = build(runs, root, samples, metrics, golds, workers) if compared else []
+        reference = spec.get("reference", "baseline")
+        rows = build(runs, root, samples, metrics, golds, workers, reference) if compared else []
         for fmt, text in outputs(spec, path, runs, rows).items():
             if fmt in spec.get("formats", ["md", "csv", "tex", "html"]):
                 target = out_dir / f"{path.stem}.{fmt}"
@@ -213,7 +240,8 @@ def outputs(spec: dict[str, Any], path: Path, runs: list, rows: list) -> dict[st
         return out
     if not rows:  # a declared table whose grid has not run yet
         return {"md": title + "no records yet\n"}
-    table = headline(rows) if kind == "headline" else markdown(rows)
+    reference = spec.get("reference", "baseline")
+    table = headline(rows, reference) if kind == "headline" else markdown(rows)
     out = {"md": title + table + footer, "csv": csv(rows), "tex": latex(rows)}
     notes = (table + footer) if kind == "headline" else footer
     out["html"] = html(rows, spec["title"], notes.strip())
