@@ -401,8 +401,9 @@ def test_a_leave_one_out_table_compares_each_row_with_full(tmp_path, gold, data_
     spec.write_text('title = "x"\nkind = "ablation"\nreference = "full"\n')
     with pytest.raises(BenchError, match='is for a table of kind = "headline"'):
         lb.load_spec(spec)
-    spec.write_text('title = "x"\nkind = "headline"\nreference = "mlm"\nformats = ["md"]\n')
-    spec.write_text(spec.read_text() + 'methods = ["full"]\n')
+    spec.write_text(
+        'title = "x"\nkind = "headline"\nreference = "mlm"\nformats = ["md"]\nmethods = ["full"]\n'
+    )
     with pytest.raises(BenchError, match="'mlm' is not one of its methods"):
         lb.load_spec(spec)
 
